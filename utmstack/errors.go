@@ -1,0 +1,73 @@
+package utmstack
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Reason classifies a failed login or a rejected credential. The values are
+// the label values of utmstack_exporter_auth_failures_total.
+type Reason string
+
+const (
+	ReasonBadCredentials Reason = "bad_credentials" // 401 on login, or a key UTMStack rejects
+	ReasonLocked         Reason = "locked"          // 423, or "blocked" in X-UtmStack-error
+	ReasonTFARequired    Reason = "tfa_required"    // a pre-verification token came back
+	ReasonForbidden      Reason = "forbidden"       // 403: wrong role, or nginx refused
+	ReasonError          Reason = "error"           // transport failure, 5xx, odd answer
+)
+
+// Reasons lists every Reason, so counters can start at zero for each.
+var Reasons = []Reason{ReasonBadCredentials, ReasonLocked, ReasonTFARequired, ReasonForbidden, ReasonError}
+
+// Error is a failed call to UTMStack. It carries the endpoint, the HTTP
+// status (0 when no answer came) and UTMStack's X-UtmStack-error header,
+// never a credential.
+type Error struct {
+	Endpoint      string
+	Status        int
+	UTMStackError string
+	Err           error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Endpoint)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	}
+	if e.UTMStackError != "" {
+		fmt.Fprintf(&b, " (X-UtmStack-error: %s)", e.UTMStackError)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Answered tells whether UTMStack sent an HTTP answer at all.
+func (e *Error) Answered() bool { return e.Status != 0 }
+
+// AuthError is a failure to authenticate. Attempted is false when the
+// client did not contact UTMStack because a login backoff was still running;
+// RetryAt then says when the next login may be tried.
+type AuthError struct {
+	Reason    Reason
+	Attempted bool
+	RetryAt   time.Time
+	Err       error
+}
+
+func (e *AuthError) Error() string {
+	if !e.Attempted {
+		return fmt.Sprintf("authentication failed earlier (%s), next login not before %s: %v",
+			e.Reason, e.RetryAt.UTC().Format(time.RFC3339), e.Err)
+	}
+	return fmt.Sprintf("authentication failed (%s): %v", e.Reason, e.Err)
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }

@@ -1,0 +1,216 @@
+package utmstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+const endpointAuthenticate = "authenticate"
+
+// passwordAuth logs in with POST /api/authenticate and shares the JWT among
+// all callers. Only one login is ever in flight, a token is renewed shortly
+// before its exp, and failed logins back off so the exporter cannot lock its
+// own IP out.
+type passwordAuth struct {
+	c        *Client
+	username string
+	password Secret
+
+	mu        sync.Mutex
+	token     string
+	expiry    time.Time // zero: unknown, keep until a 401
+	refreshAt time.Time
+	inflight  *loginCall
+	failures  int       // consecutive failed logins
+	retryAt   time.Time // no login before this
+	lastErr   *AuthError
+}
+
+// loginCall lets concurrent callers wait for the one login in flight.
+type loginCall struct {
+	done  chan struct{}
+	token string
+	err   error
+}
+
+func newPasswordAuth(c *Client, username string, password Secret) *passwordAuth {
+	return &passwordAuth{c: c, username: username, password: password}
+}
+
+func (a *passwordAuth) credential(ctx context.Context) (credential, error) {
+	token, err := a.currentToken(ctx)
+	if err != nil {
+		return credential{}, err
+	}
+	return credential{
+		method:    AuthPassword,
+		token:     token,
+		renewable: true,
+		apply:     func(h http.Header) { h.Set("Authorization", "Bearer "+token) },
+	}, nil
+}
+
+// invalidate drops the token a request was refused with, unless another
+// caller has already replaced it.
+func (a *passwordAuth) invalidate(cred credential) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.token == cred.token {
+		a.token, a.expiry, a.refreshAt = "", time.Time{}, time.Time{}
+	}
+}
+
+func (a *passwordAuth) currentToken(ctx context.Context) (string, error) {
+	for {
+		a.mu.Lock()
+		now := a.c.now()
+		if a.token != "" && (a.refreshAt.IsZero() || now.Before(a.refreshAt)) {
+			token := a.token
+			a.mu.Unlock()
+			return token, nil
+		}
+		if call := a.inflight; call != nil {
+			a.mu.Unlock()
+			select {
+			case <-call.done:
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+			// The leader's own deadline ending is no verdict on the
+			// credentials: try again under ours.
+			if isContextError(call.err) && ctx.Err() == nil {
+				continue
+			}
+			return call.token, call.err
+		}
+		if now.Before(a.retryAt) {
+			token, err := a.duringBackoff(now)
+			a.mu.Unlock()
+			return token, err
+		}
+		call := &loginCall{done: make(chan struct{})}
+		a.inflight = call
+		a.mu.Unlock()
+
+		call.token, call.err = a.login(ctx)
+
+		a.mu.Lock()
+		a.inflight = nil
+		close(call.done)
+		a.mu.Unlock()
+		return call.token, call.err
+	}
+}
+
+// duringBackoff answers without contacting UTMStack while a login backoff
+// runs: an older token that has not yet expired is still used.
+func (a *passwordAuth) duringBackoff(now time.Time) (string, error) {
+	if a.token != "" && (a.expiry.IsZero() || now.Before(a.expiry)) {
+		return a.token, nil
+	}
+	return "", &AuthError{Reason: a.lastErr.Reason, Attempted: false, RetryAt: a.retryAt, Err: a.lastErr.Err}
+}
+
+// login performs one POST /api/authenticate and records its outcome.
+func (a *passwordAuth) login(ctx context.Context) (string, error) {
+	token, claims, reason, err := a.attempt(ctx)
+	now := a.c.now()
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		if isContextError(err) && ctx.Err() != nil {
+			// Our scrape ran out of time; UTMStack said nothing about the
+			// password, so neither a failure nor a backoff is recorded.
+			return "", err
+		}
+		a.failures++
+		a.retryAt = now.Add(loginBackoff(reason, a.failures))
+		authErr := &AuthError{Reason: reason, Attempted: true, RetryAt: a.retryAt, Err: err}
+		a.lastErr = authErr
+		if a.c.hooks.AuthFailure != nil {
+			a.c.hooks.AuthFailure(reason)
+		}
+		a.c.logger.Warn("UTMStack login failed", "user", a.username, "reason", string(reason),
+			"err", err, "next_attempt", a.retryAt.UTC().Format(time.RFC3339))
+		return "", authErr
+	}
+	a.failures, a.retryAt, a.lastErr = 0, time.Time{}, nil
+	a.token, a.expiry = token, claims.Expiry
+	a.refreshAt = refreshTime(now, claims.Expiry)
+	if a.c.hooks.Login != nil {
+		a.c.hooks.Login()
+	}
+	a.c.logger.Debug("UTMStack login succeeded", "user", a.username, "expires", claims.Expiry.UTC().Format(time.RFC3339))
+	return token, nil
+}
+
+// refreshTime renews ahead of exp by a tenth of the remaining lifetime, at
+// least a minute, so a scrape never starts with a token about to lapse.
+func refreshTime(now, expiry time.Time) time.Time {
+	if expiry.IsZero() {
+		return time.Time{}
+	}
+	margin := max(expiry.Sub(now)/10, time.Minute)
+	return expiry.Add(-margin)
+}
+
+// attempt sends the login and classifies the answer.
+func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason, error) {
+	payload, err := json.Marshal(struct {
+		Username   string `json:"username"`
+		Password   string `json:"password"`
+		RememberMe bool   `json:"rememberMe"`
+	}{a.username, a.password.Reveal(), false})
+	if err != nil {
+		return "", tokenClaims{}, ReasonError, errors.New("encoding the login request failed")
+	}
+	resp, err := a.c.send(ctx, endpointAuthenticate, http.MethodPost, "/api/authenticate", payload, func(h http.Header) {
+		// v11.0.x forces TFA on every password login unless this header is
+		// present (it is what UTMStack's own Swagger UI sends).
+		h.Set("X-Bypass-TFA", "true")
+	})
+	if err != nil {
+		return "", tokenClaims{}, ReasonError, err
+	}
+	utmErr := resp.header.Get("X-UtmStack-error")
+	fail := func(reason Reason, msg string) (string, tokenClaims, Reason, error) {
+		return "", tokenClaims{}, reason, &Error{Endpoint: endpointAuthenticate, Status: resp.status, UTMStackError: utmErr, Err: errors.New(msg)}
+	}
+	switch {
+	case resp.status == http.StatusLocked || mentionsBlock(utmErr) || (resp.status == http.StatusUnauthorized && mentionsBlock(string(resp.body))):
+		return fail(ReasonLocked, "UTMStack blocks this IP after 10 failed logins, for 10 minutes")
+	case resp.status == http.StatusUnauthorized:
+		return fail(ReasonBadCredentials, fmt.Sprintf("bad credentials for user %q", a.username))
+	case resp.status == http.StatusForbidden:
+		return fail(ReasonForbidden, "login refused")
+	case resp.status != http.StatusOK:
+		return fail(ReasonError, fmt.Sprintf("unexpected login answer: %s", describeBody(resp.body)))
+	}
+	answer, err := parseLoginResponse(resp.body)
+	if err != nil {
+		return fail(ReasonError, err.Error())
+	}
+	if answer.tfaRequired {
+		return fail(ReasonTFARequired, "UTMStack answered with a two-factor pre-verification token; "+
+			"give the exporter a user without TFA, set APP_TFA_ENABLED=false, or use an API key")
+	}
+	claims, err := parseTokenClaims(answer.token)
+	if err != nil {
+		// An opaque token still works; it is renewed on its first 401.
+		claims = tokenClaims{}
+	}
+	return answer.token, claims, "", nil
+}
+
+func mentionsBlock(s string) bool { return strings.Contains(strings.ToLower(s), "blocked") }
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
