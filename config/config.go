@@ -1,0 +1,156 @@
+// Package config loads, defaults and validates the exporter's YAML
+// configuration file (see the configuration section of the interface
+// contract). Everything a caller gets back is resolved: defaults applied,
+// the authentication method chosen and its secret already read.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+// Config is a loaded and validated configuration file.
+type Config struct {
+	UTMStack UTMStack
+	Defaults Defaults
+	// Queries is the file's own list, or the built-in set (DefaultQueries)
+	// when the file has no `queries` key.
+	Queries []Query
+}
+
+// UTMStack says where UTMStack is and how to talk to it.
+type UTMStack struct {
+	URL            *url.URL // scheme and host[:port] only
+	Timeout        time.Duration
+	MaxConcurrency int
+	MinInterval    time.Duration
+	Auth           Auth
+	TLSConfig      commoncfg.TLSConfig
+	ProxyURL       *url.URL // nil when unset
+}
+
+// AuthMethod is one of the three ways to authenticate to UTMStack.
+type AuthMethod string
+
+const (
+	AuthPassword    AuthMethod = "password"     // POST /api/authenticate, then a JWT
+	AuthAPIKey      AuthMethod = "api_key"      // a user-managed API key
+	AuthInternalKey AuthMethod = "internal_key" // the instance's Utm-Internal-Key
+)
+
+// Auth is the chosen authentication method with its secret already read.
+type Auth struct {
+	Method   AuthMethod
+	Username string // only for AuthPassword
+	Secret   utmstack.Secret
+	// Source says where Secret came from, for messages and logs; never the
+	// value: "password_file /path", "inline password", "env UTMSTACK_PASSWORD".
+	Source string
+}
+
+// IsInline reports whether the secret was written in the configuration file
+// itself, which works but is discouraged; callers may want to warn.
+func (a Auth) IsInline() bool { return strings.HasPrefix(a.Source, "inline ") }
+
+// Fields names the alert document fields the breakdowns aggregate on.
+type Fields struct {
+	Severity string
+	Status   string
+	Country  string
+}
+
+// Defaults holds the per-query settings that queries inherit.
+type Defaults struct {
+	IndexPattern          string
+	Window                time.Duration // 0 = all time
+	ExcludeFalsePositives bool
+	ExcludeEchoes         bool
+	Fields                Fields
+	TopCountries          int
+}
+
+// Query is one named count, with the defaults already applied.
+type Query struct {
+	Name                  string
+	Help                  string // may be empty for the file's own queries
+	IndexPattern          string
+	Window                time.Duration
+	ExcludeFalsePositives bool
+	ExcludeEchoes         bool
+	Fields                Fields
+	TopCountries          int
+	// Filters are the user's own filters, as written. The window, false
+	// positive and echo filters are not in here: the collector adds them.
+	Filters []utmstack.Filter
+	// By is a subset of "severity", "status" and "country"; empty means only
+	// the total utmstack_alerts.
+	By []string
+}
+
+// Breakdown names accepted in a query's `by`.
+const (
+	BySeverity = "severity"
+	ByStatus   = "status"
+	ByCountry  = "country"
+)
+
+// Load reads the file at path and returns it parsed, secrets read and
+// validated. getenv is os.LookupEnv in production; nil means no environment.
+func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration file: %w", err)
+	}
+	return Parse(data, path, getenv)
+}
+
+// Parse is Load for a file already read. path only appears in messages:
+// relative file names inside the configuration (password_file, ca_file, ...)
+// are relative to the working directory, not to path.
+func Parse(data []byte, path string, getenv func(string) (string, bool)) (*Config, error) {
+	if getenv == nil {
+		getenv = func(string) (string, bool) { return "", false }
+	}
+	raw, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	p := &problems{path: path}
+	cfg := resolve(raw, getenv, p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Summary describes the configuration in one line for --config.check and
+// the reload log. It never contains a secret.
+func (c *Config) Summary() string {
+	var b strings.Builder
+	b.WriteString("url=")
+	if c.UTMStack.URL != nil {
+		b.WriteString(displayURL(c.UTMStack.URL))
+	}
+	a := c.UTMStack.Auth
+	fmt.Fprintf(&b, " auth=%s(", a.Method)
+	if a.Method == AuthPassword {
+		fmt.Fprintf(&b, "user %s, ", a.Username)
+	}
+	b.WriteString(a.Source + ")")
+	if c.UTMStack.ProxyURL != nil {
+		b.WriteString(" proxy=" + displayURL(c.UTMStack.ProxyURL))
+	}
+	names := make([]string, len(c.Queries))
+	for i, q := range c.Queries {
+		names[i] = q.Name
+	}
+	b.WriteString(" queries=" + strings.Join(names, ","))
+	return b.String()
+}

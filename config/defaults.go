@@ -1,0 +1,92 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+// Built-in values, as documented in the interface contract.
+const (
+	defaultTimeout        = 10 * time.Second
+	defaultMaxConcurrency = 4
+	defaultMinInterval    = 0
+
+	defaultIndexPattern  = "v11-alert-*" // v11; v10 installations use alert-*
+	defaultWindow        = 24 * time.Hour
+	defaultTopCountries  = 20
+	defaultSeverityField = "severity"
+	defaultStatusField   = "status"
+	// The adversary's country, as UTMStack's own alert map shows it.
+	defaultCountryField = "adversary.geolocation.countryCode.keyword"
+
+	// UTMStack's AlertStatus OPEN.
+	statusOpen = 2
+)
+
+func defaultDefaults() Defaults {
+	return Defaults{
+		IndexPattern:          defaultIndexPattern,
+		Window:                defaultWindow,
+		ExcludeFalsePositives: true,
+		ExcludeEchoes:         true,
+		Fields: Fields{
+			Severity: defaultSeverityField,
+			Status:   defaultStatusField,
+			Country:  defaultCountryField,
+		},
+		TopCountries: defaultTopCountries,
+	}
+}
+
+// DefaultQueries is the set used when the file has no `queries`. It mirrors
+// UTMStack's alert view: every alert of the window, and the open ones. Both
+// inherit d, so `defaults` also shapes the built-in set (the open filter uses
+// d.Fields.Status).
+func DefaultQueries(d Defaults) []Query {
+	all := fromDefaults(d)
+	all.Name = "all"
+	all.Help = fmt.Sprintf("All alerts %s, by severity, status and country.", windowPhrase(d.Window))
+	all.By = []string{BySeverity, ByStatus, ByCountry}
+
+	open := fromDefaults(d)
+	open.Name = "open"
+	open.Help = fmt.Sprintf("Open alerts (status %d) %s, by severity and country.", statusOpen, windowPhrase(d.Window))
+	// int, the type YAML gives `value: 2`, so both paths send the same JSON.
+	open.Filters = []utmstack.Filter{{Field: d.Fields.Status, Operator: "IS", Value: statusOpen}}
+	open.By = []string{BySeverity, ByCountry}
+
+	return []Query{all, open}
+}
+
+func fromDefaults(d Defaults) Query {
+	return Query{
+		IndexPattern:          d.IndexPattern,
+		Window:                d.Window,
+		ExcludeFalsePositives: d.ExcludeFalsePositives,
+		ExcludeEchoes:         d.ExcludeEchoes,
+		Fields:                d.Fields,
+		TopCountries:          d.TopCountries,
+	}
+}
+
+// windowPhrase words a window for help text: "of the last 7 days".
+func windowPhrase(w time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case w == 0:
+		return "of all time"
+	case w == day:
+		return "of the last day"
+	case w%day == 0:
+		return fmt.Sprintf("of the last %d days", w/day)
+	case w == time.Hour:
+		return "of the last hour"
+	case w%time.Hour == 0:
+		return fmt.Sprintf("of the last %d hours", w/time.Hour)
+	}
+	return "of the last " + model.Duration(w).String()
+}

@@ -1,0 +1,186 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+// Environment variables that can supply a secret the file leaves unset.
+const (
+	EnvPassword    = "UTMSTACK_PASSWORD"
+	EnvAPIKey      = "UTMSTACK_API_KEY"
+	EnvInternalKey = "UTMSTACK_INTERNAL_KEY"
+)
+
+// UTMStack's LoginVM limits.
+const (
+	usernameMax = 50
+	passwordMin = 4
+	passwordMax = 100
+)
+
+// secretSpec is where one kind of secret may come from. No message built
+// from it ever includes the value.
+type secretSpec struct {
+	what      string // for messages: "password", "API key", "internal key"
+	fileKey   string
+	inlineKey string
+	env       string
+	file      string // as set in the file, "" when unset
+	inline    string
+}
+
+func secretSpecs(a rawAuth) map[AuthMethod]secretSpec {
+	return map[AuthMethod]secretSpec{
+		AuthPassword:    {"password", "password_file", "password", EnvPassword, a.PasswordFile, a.Password},
+		AuthAPIKey:      {"API key", "api_key_file", "api_key", EnvAPIKey, a.APIKeyFile, a.APIKey},
+		AuthInternalKey: {"internal key", "internal_key_file", "internal_key", EnvInternalKey, a.InternalKeyFile, a.InternalKey},
+	}
+}
+
+// keysSet lists the keys of a method that the file sets, for messages.
+func keysSet(m AuthMethod, a rawAuth) []string {
+	var keys []string
+	add := func(key, v string) {
+		if v != "" {
+			keys = append(keys, key)
+		}
+	}
+	switch m {
+	case AuthPassword:
+		add("username", a.Username)
+		add("password", a.Password)
+		add("password_file", a.PasswordFile)
+	case AuthAPIKey:
+		add("api_key", a.APIKey)
+		add("api_key_file", a.APIKeyFile)
+	case AuthInternalKey:
+		add("internal_key", a.InternalKey)
+		add("internal_key_file", a.InternalKeyFile)
+	}
+	return keys
+}
+
+// resolveAuth chooses the method (the file decides; the environment only
+// when the file names none) and reads its secret.
+func resolveAuth(p *problems, a rawAuth, getenv func(string) (string, bool)) Auth {
+	var named []AuthMethod
+	var described []string
+	for _, m := range []AuthMethod{AuthPassword, AuthAPIKey, AuthInternalKey} {
+		if keys := keysSet(m, a); len(keys) > 0 {
+			named = append(named, m)
+			described = append(described, fmt.Sprintf("%s (%s)", m, strings.Join(keys, ", ")))
+		}
+	}
+
+	var method AuthMethod
+	switch len(named) {
+	case 0:
+		var ok bool
+		if method, ok = methodFromEnv(p, getenv); !ok {
+			return Auth{}
+		}
+	case 1:
+		method = named[0]
+	default:
+		p.add("utmstack.auth", "more than one authentication method is set: %s; keep exactly one", strings.Join(described, ", "))
+		return Auth{}
+	}
+
+	auth := Auth{Method: method}
+	if method == AuthPassword {
+		auth.Username = a.Username
+		switch n := utf8.RuneCountInString(a.Username); {
+		case n == 0:
+			p.add("utmstack.auth.username", "required for password authentication")
+		case n > usernameMax:
+			p.add("utmstack.auth.username", "%q has %d characters; UTMStack accepts 1 to %d", a.Username, n, usernameMax)
+		}
+	}
+
+	spec := secretSpecs(a)[method]
+	value, source, key, ok := spec.read(p, getenv)
+	if !ok {
+		return auth
+	}
+	auth.Source = source
+	switch method {
+	case AuthPassword:
+		if n := utf8.RuneCountInString(value); n < passwordMin || n > passwordMax {
+			p.add(key, "the password from %s has %d characters; UTMStack accepts %d to %d", source, n, passwordMin, passwordMax)
+			return auth
+		}
+	default:
+		// Keys travel in HTTP headers: a stray space or second line is a
+		// broken file, and net/http would refuse it at scrape time anyway.
+		if strings.IndexFunc(value, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			p.add(key, "the %s from %s contains whitespace or control characters; it must be a single token", spec.what, source)
+			return auth
+		}
+	}
+	auth.Secret = utmstack.Secret(value)
+	return auth
+}
+
+// methodFromEnv applies when the file names no method: an API key or
+// internal key env var may choose one; a password cannot, as it needs a
+// username from the file.
+func methodFromEnv(p *problems, getenv func(string) (string, bool)) (AuthMethod, bool) {
+	apiKey, internalKey := envSet(getenv, EnvAPIKey), envSet(getenv, EnvInternalKey)
+	switch {
+	case apiKey && internalKey:
+		p.add("utmstack.auth", "the file names no method and both %s and %s are set; unset one, or choose the method in the file", EnvAPIKey, EnvInternalKey)
+	case apiKey:
+		return AuthAPIKey, true
+	case internalKey:
+		return AuthInternalKey, true
+	case envSet(getenv, EnvPassword):
+		p.add("utmstack.auth.username", "required: %s is set, but password authentication also needs a username in the file", EnvPassword)
+	default:
+		p.add("utmstack.auth", "no authentication method; set username with password_file, or api_key_file, or internal_key_file (or the environment variable %s or %s)", EnvAPIKey, EnvInternalKey)
+	}
+	return "", false
+}
+
+// envSet treats an empty variable as unset, as `VAR=` usually means "none".
+func envSet(getenv func(string) (string, bool), name string) bool {
+	v, ok := getenv(name)
+	return ok && v != ""
+}
+
+// read returns the secret, a description of its source and the key path to
+// blame for a bad value. It reports every problem itself, including absence.
+func (s secretSpec) read(p *problems, getenv func(string) (string, bool)) (value, source, key string, ok bool) {
+	switch {
+	case s.file != "" && s.inline != "":
+		p.add("utmstack.auth", "both %s and %s are set; keep one (%s is recommended)", s.fileKey, s.inlineKey, s.fileKey)
+		return "", "", "", false
+	case s.file != "":
+		key = "utmstack.auth." + s.fileKey
+		data, err := os.ReadFile(s.file)
+		if err != nil {
+			// An *os.PathError names the file and the reason, never the content.
+			p.add(key, "cannot read the %s: %s", s.what, err)
+			return "", "", "", false
+		}
+		// Editors and `echo` add a trailing newline; it is never part of a key.
+		value = strings.TrimRightFunc(string(data), unicode.IsSpace)
+		if value == "" {
+			p.add(key, "%q is empty", s.file)
+			return "", "", "", false
+		}
+		return value, s.fileKey + " " + s.file, key, true
+	case s.inline != "":
+		return s.inline, "inline " + s.inlineKey, "utmstack.auth." + s.inlineKey, true
+	}
+	if v, found := getenv(s.env); found && v != "" {
+		return v, "env " + s.env, "utmstack.auth." + s.inlineKey, true
+	}
+	p.add("utmstack.auth", "no %s: set %s (recommended), %s, or the environment variable %s", s.what, s.fileKey, s.inlineKey, s.env)
+	return "", "", "", false
+}

@@ -1,0 +1,320 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+// problems collects every validation problem so that a user sees them all
+// at once, each as "<file>: <key path>: <message>".
+type problems struct {
+	path string
+	errs []error
+}
+
+func (p *problems) add(key, format string, args ...any) {
+	p.errs = append(p.errs, errors.New(p.path+": "+key+": "+fmt.Sprintf(format, args...)))
+}
+
+func (p *problems) err() error { return errors.Join(p.errs...) }
+
+var queryNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// acceptedBy is in the order messages list them.
+var acceptedBy = []string{BySeverity, ByStatus, ByCountry}
+
+// resolve turns the raw file into a Config, reporting problems to p. Where a
+// value is bad it falls back to the default, so that one mistake does not
+// cause follow-on messages elsewhere.
+func resolve(raw *rawConfig, getenv func(string) (string, bool), p *problems) *Config {
+	r := raw.UTMStack
+	c := &Config{}
+	u := &c.UTMStack
+	u.URL = checkURL(p, "utmstack.url", r.URL)
+	u.Timeout = resolveDuration(p, "utmstack.timeout", r.Timeout, defaultTimeout, true, "")
+	u.MaxConcurrency = resolveInt(p, "utmstack.max_concurrency", r.MaxConcurrency, defaultMaxConcurrency, 1, 64)
+	u.MinInterval = resolveDuration(p, "utmstack.min_interval", r.MinInterval, defaultMinInterval, false, " (0 means every scrape asks UTMStack)")
+	u.Auth = resolveAuth(p, r.Auth, getenv)
+	u.TLSConfig = commoncfg.TLSConfig(r.TLSConfig)
+	// NewTLSConfig runs Validate and also reads ca_file, cert_file and
+	// key_file, so a missing or malformed file is reported now, not at the
+	// first scrape.
+	if _, err := commoncfg.NewTLSConfig(&u.TLSConfig); err != nil {
+		p.add("utmstack.tls_config", "%s", err)
+	}
+	u.ProxyURL = checkProxyURL(p, "utmstack.proxy_url", r.ProxyURL)
+
+	c.Defaults = resolveDefaults(p, "defaults", defaultDefaults(), raw.Defaults)
+
+	switch {
+	case raw.Queries == nil:
+		c.Queries = DefaultQueries(c.Defaults)
+	case len(*raw.Queries) == 0:
+		p.add("queries", "the list is empty, so there would be nothing to export; list at least one query, or remove the key to use the built-in set (all, open)")
+	default:
+		c.Queries = resolveQueries(p, *raw.Queries, c.Defaults)
+	}
+	return c
+}
+
+// resolveDefaults applies the overrides in r to base. It serves both the
+// `defaults` section (prefix "defaults") and each query ("queries[i]").
+func resolveDefaults(p *problems, prefix string, base Defaults, r rawDefaults) Defaults {
+	d := base
+	if r.IndexPattern != nil {
+		if strings.TrimSpace(*r.IndexPattern) == "" {
+			p.add(prefix+".index_pattern", "must not be empty; UTMStack v11 uses %s, v10 alert-*", defaultIndexPattern)
+		} else {
+			d.IndexPattern = *r.IndexPattern
+		}
+	}
+	d.Window = resolveDuration(p, prefix+".window", r.Window, base.Window, false, " (0 means all time)")
+	if r.ExcludeFalsePositives != nil {
+		d.ExcludeFalsePositives = *r.ExcludeFalsePositives
+	}
+	if r.ExcludeEchoes != nil {
+		d.ExcludeEchoes = *r.ExcludeEchoes
+	}
+	resolveField(p, prefix+".fields.severity", r.Fields.Severity, &d.Fields.Severity)
+	resolveField(p, prefix+".fields.status", r.Fields.Status, &d.Fields.Status)
+	resolveField(p, prefix+".fields.country", r.Fields.Country, &d.Fields.Country)
+	d.TopCountries = resolveInt(p, prefix+".top_countries", r.TopCountries, base.TopCountries, 1, 300)
+	return d
+}
+
+func resolveField(p *problems, key string, v *string, into *string) {
+	if v == nil {
+		return
+	}
+	if strings.TrimSpace(*v) == "" {
+		p.add(key, "must not be empty; give the alert document field to aggregate on")
+		return
+	}
+	*into = *v
+}
+
+func resolveQueries(p *problems, raws []rawQuery, d Defaults) []Query {
+	queries := make([]Query, 0, len(raws))
+	seen := map[string]int{}
+	for i, rq := range raws {
+		prefix := fmt.Sprintf("queries[%d]", i)
+		switch {
+		case rq.Name == "":
+			p.add(prefix+".name", "required; it becomes the label query=\"<name>\" (lowercase letters, digits and _, e.g. open_high)")
+		case !queryNameRE.MatchString(rq.Name):
+			p.add(prefix+".name", "%q must match %s", rq.Name, queryNameRE)
+		default:
+			if j, dup := seen[rq.Name]; dup {
+				p.add(prefix+".name", "%q is already used by queries[%d]; names must be unique", rq.Name, j)
+			} else {
+				seen[rq.Name] = i
+			}
+		}
+
+		q := fromDefaults(resolveDefaults(p, prefix, d, rq.rawDefaults))
+		q.Name, q.Help = rq.Name, rq.Help
+
+		for j, rf := range rq.Filters {
+			key := fmt.Sprintf("%s.filters[%d]", prefix, j)
+			f, err := rf.filter()
+			if err != nil {
+				p.add(key+".value", "%s", err)
+				continue
+			}
+			if err := f.Validate(); err != nil {
+				var fe *utmstack.FilterError
+				if errors.As(err, &fe) {
+					p.add(key+"."+fe.Key, "%s", fe.Msg)
+				} else {
+					p.add(key, "%s", err)
+				}
+			}
+			q.Filters = append(q.Filters, f)
+		}
+
+		q.By = resolveBy(p, prefix+".by", rq.By)
+		queries = append(queries, q)
+	}
+	return queries
+}
+
+func resolveBy(p *problems, key string, by []string) []string {
+	out := make([]string, 0, len(by))
+	first := map[string]int{}
+	for i, b := range by {
+		switch j, dup := first[b]; {
+		case !isAccepted(b):
+			p.add(fmt.Sprintf("%s[%d]", key, i), "%q is not accepted; accepted: %s", b, strings.Join(acceptedBy, ", "))
+		case dup:
+			p.add(fmt.Sprintf("%s[%d]", key, i), "%q is listed twice (also at by[%d])", b, j)
+		default:
+			first[b] = i
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func isAccepted(b string) bool {
+	for _, a := range acceptedBy {
+		if a == b {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveDuration parses a duration in Prometheus' notation (7d, 1h30m).
+// Negative values are parsed so that they can be reported as such.
+func resolveDuration(p *problems, key string, d *rawDuration, def time.Duration, positive bool, zeroMeans string) time.Duration {
+	if d == nil {
+		return def
+	}
+	md, err := model.ParseDurationAllowNegative(d.text)
+	if err != nil {
+		p.add(key, "%q is not a valid duration; use a number and a unit (ms, s, m, h, d, w, y), e.g. 30s or 7d", d.text)
+		return def
+	}
+	v := time.Duration(md)
+	switch {
+	case positive && v <= 0:
+		p.add(key, "%q must be greater than 0", d.text)
+		return def
+	case v < 0:
+		p.add(key, "%q must not be negative%s", d.text, zeroMeans)
+		return def
+	}
+	return v
+}
+
+func resolveInt(p *problems, key string, v *int, def, lo, hi int) int {
+	if v == nil {
+		return def
+	}
+	if *v < lo || *v > hi {
+		p.add(key, "%d is out of range; accepted: %d to %d", *v, lo, hi)
+		return def
+	}
+	return *v
+}
+
+// checkURL validates utmstack.url and returns only its scheme and host.
+func checkURL(p *problems, key, raw string) *url.URL {
+	if raw == "" {
+		p.add(key, "required, e.g. https://utmstack.example.com")
+		return nil
+	}
+	u, ok := parseAbsolute(p, key, raw, "https://utmstack.example.com")
+	if !ok {
+		return nil
+	}
+	shown := strconv.Quote(shownURL(u, raw))
+	if u.Scheme != "http" && u.Scheme != "https" {
+		p.add(key, "%s must use http or https", shown)
+		ok = false
+	}
+	if u.User != nil {
+		p.add(key, "%s must not contain user info: credentials in a URL would leak into logs; use utmstack.auth", shown)
+		ok = false
+	}
+	if u.Path != "" && u.Path != "/" {
+		p.add(key, "%s must not have a path (%q); give only scheme://host[:port], the exporter adds /api itself", shown, u.Path)
+		ok = false
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		p.add(key, "%s must not have a query (%q)", shown, "?"+u.RawQuery)
+		ok = false
+	}
+	if u.Fragment != "" {
+		p.add(key, "%s must not have a fragment (%q)", shown, "#"+u.Fragment)
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}
+}
+
+// checkProxyURL validates utmstack.proxy_url; "" means no proxy. User info
+// is allowed here (proxy authentication) and is redacted in every message.
+func checkProxyURL(p *problems, key, raw string) *url.URL {
+	if raw == "" {
+		return nil
+	}
+	u, ok := parseAbsolute(p, key, raw, "http://proxy.example.com:3128")
+	if !ok {
+		return nil
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5":
+		return u
+	}
+	p.add(key, "%q must use http, https or socks5", shownURL(u, raw))
+	return nil
+}
+
+// parseAbsolute parses raw and checks it has a scheme, a host and a valid
+// port. It never prints credentials that raw may contain.
+func parseAbsolute(p *problems, key, raw, example string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the whole input; show only the cause, and not
+		// even that when the input may hold credentials.
+		if strings.Contains(raw, "@") {
+			p.add(key, "not a valid URL (the value is not shown because it may contain credentials)")
+			return nil, false
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		p.add(key, "%q is not a valid URL: %s", raw, err)
+		return nil, false
+	}
+	shown := shownURL(u, raw)
+	// "host:8443" parses as scheme "host" with opaque "8443".
+	if u.Scheme == "" || u.Opaque != "" {
+		p.add(key, "%q is not an absolute URL; write it like %s", shown, example)
+		return nil, false
+	}
+	if u.Hostname() == "" {
+		p.add(key, "%q has no host", shown)
+		return nil, false
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			p.add(key, "%q has port %s; accepted: 1 to 65535", shown, port)
+			return nil, false
+		}
+	}
+	return u, true
+}
+
+// shownURL is the value for a message: as written, unless it holds
+// credentials.
+func shownURL(u *url.URL, raw string) string {
+	if u.User != nil {
+		return displayURL(u)
+	}
+	return raw
+}
+
+// displayURL is u with any user info replaced, safe for messages and logs.
+func displayURL(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = url.User("xxxxx")
+	return c.String()
+}
