@@ -1,0 +1,146 @@
+package collector
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Label values the contract declares. The declared ones are always exported,
+// 0 when absent, so panels and alert rules work on a fresh install.
+var (
+	severityValues = []string{"low", "medium", "high"}
+	statusValues   = []string{"automatic_review", "open", "in_review", "completed"}
+)
+
+const (
+	labelUnknown = "unknown"
+	labelOther   = "other"
+	labelIgnored = "ignored"
+)
+
+// severityLabel maps UTMStack's AlertSeverityEnum (1 Low, 2 Medium, 3 High).
+// The labels themselves are accepted too, for severity: severityLabel.keyword.
+func severityLabel(key string) string {
+	switch strings.ToLower(key) {
+	case "1", "low":
+		return "low"
+	case "2", "medium":
+		return "medium"
+	case "3", "high":
+		return "high"
+	}
+	return labelUnknown
+}
+
+// statusLabel maps UTMStack's AlertStatus (1, 2, 3, 5) and the frontend's
+// IGNORED (4), or their labels for status: statusLabel.keyword.
+func statusLabel(key string) string {
+	switch strings.ToLower(key) {
+	case "1", "automatic review":
+		return "automatic_review"
+	case "2", "open":
+		return "open"
+	case "3", "in review":
+		return "in_review"
+	case "4", "ignored":
+		return labelIgnored
+	case "5", "completed":
+		return "completed"
+	}
+	return labelUnknown
+}
+
+// labelCount is one exported series of a breakdown.
+type labelCount struct {
+	label string
+	count int64
+}
+
+// enumBreakdown maps buckets onto the declared values (all present, zero
+// when absent) plus any extra label seen. missing alerts (total minus the
+// buckets' sum: the field is absent on them) count as unknown.
+func enumBreakdown(buckets map[string]int64, declared []string, mapKey func(string) string, total int64) []labelCount {
+	sums := make(map[string]int64, len(declared)+2)
+	var seen int64
+	for key, n := range buckets {
+		sums[mapKey(key)] += n
+		seen += n
+	}
+	if missing := total - seen; missing > 0 {
+		sums[labelUnknown] += missing
+	}
+	out := make([]labelCount, 0, len(declared)+2)
+	for _, label := range declared {
+		out = append(out, labelCount{label, sums[label]})
+		delete(sums, label)
+	}
+	for _, extra := range []string{labelIgnored, labelUnknown} {
+		if n, ok := sums[extra]; ok {
+			out = append(out, labelCount{extra, n})
+		}
+	}
+	return out
+}
+
+// total is the sum of the status buckets; every alert has a status.
+func total(statusBuckets map[string]int64) int64 {
+	var sum int64
+	for _, n := range statusBuckets {
+		sum += n
+	}
+	return sum
+}
+
+// maxCountryLabelLen caps label values taken from UTMStack data.
+const maxCountryLabelLen = 64
+
+// countryBreakdown keeps the top countries as label values, sums the rest
+// into "other", and puts alerts without geolocation (total minus every
+// bucket) and unusable keys into "unknown", so the values add up to total.
+func countryBreakdown(buckets map[string]int64, top int, total int64) []labelCount {
+	countries := make([]labelCount, 0, len(buckets))
+	var seen, other, unknown int64
+	for key, n := range buckets {
+		seen += n
+		switch {
+		case key == labelOther:
+			other += n
+		case !usableLabel(key) || key == labelUnknown:
+			unknown += n
+		default:
+			countries = append(countries, labelCount{key, n})
+		}
+	}
+	slices.SortFunc(countries, func(a, b labelCount) int {
+		if c := cmp.Compare(b.count, a.count); c != 0 {
+			return c
+		}
+		return strings.Compare(a.label, b.label)
+	})
+	if len(countries) > top {
+		for _, c := range countries[top:] {
+			other += c.count
+		}
+		countries = countries[:top]
+	}
+	if missing := total - seen; missing > 0 {
+		unknown += missing
+	}
+	return append(countries, labelCount{labelOther, other}, labelCount{labelUnknown, unknown})
+}
+
+// usableLabel rejects keys that would make poor or unsafe label values.
+func usableLabel(s string) bool {
+	if s == "" || len(s) > maxCountryLabelLen || !utf8.ValidString(s) || strings.TrimSpace(s) != s {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}

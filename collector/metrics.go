@@ -1,0 +1,87 @@
+// Package collector turns UTMStack alert counts into Prometheus metrics.
+package collector
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+const namespace = "utmstack"
+
+// Per-scrape metrics: built afresh from each round's result.
+var (
+	alertsDesc = prometheus.NewDesc("utmstack_alerts",
+		"Alerts matching the query.", []string{"query"}, nil)
+	alertsBySeverityDesc = prometheus.NewDesc("utmstack_alerts_by_severity",
+		"Alerts matching the query, by severity (low, medium, high; unknown when seen).", []string{"query", "severity"}, nil)
+	alertsByStatusDesc = prometheus.NewDesc("utmstack_alerts_by_status",
+		"Alerts matching the query, by status (automatic_review, open, in_review, completed; ignored and unknown when seen).", []string{"query", "status"}, nil)
+	alertsByCountryDesc = prometheus.NewDesc("utmstack_alerts_by_country",
+		"Alerts matching the query, by adversary country code; beyond top_countries summed as other, without geolocation as unknown.", []string{"query", "country"}, nil)
+	upDesc = prometheus.NewDesc("utmstack_up",
+		"1 when UTMStack answered and authentication succeeded during this scrape.", nil, nil)
+	queryUpDesc = prometheus.NewDesc("utmstack_query_up",
+		"1 when every call of this query succeeded during this scrape.", []string{"query"}, nil)
+	queryDurationDesc = prometheus.NewDesc("utmstack_query_duration_seconds",
+		"Time the query's calls to UTMStack took during this scrape's round.", []string{"query"}, nil)
+	queryLastSuccessDesc = prometheus.NewDesc("utmstack_query_last_success_timestamp_seconds",
+		"Unix time of the query's last successful round; 0 until the first.", []string{"query"}, nil)
+	scrapeDurationDesc = prometheus.NewDesc("utmstack_scrape_duration_seconds",
+		"Time this scrape took, waiting for a shared round included.", nil, nil)
+)
+
+// breakdownDescs maps a breakdown kind to its metric.
+var breakdownDescs = map[string]*prometheus.Desc{
+	bySeverity: alertsBySeverityDesc,
+	byStatus:   alertsByStatusDesc,
+	byCountry:  alertsByCountryDesc,
+}
+
+// Metrics are the exporter's own counters. They live as long as the process,
+// across reloads and new clients, and are registered once.
+type Metrics struct {
+	authFailures     *prometheus.CounterVec
+	logins           prometheus.Counter
+	upstreamRequests *prometheus.CounterVec
+}
+
+// NewMetrics creates the counters and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "exporter", Name: "auth_failures_total",
+			Help: "Failed authentications against UTMStack, by reason.",
+		}, []string{"reason"}),
+		logins: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "exporter", Name: "logins_total",
+			Help: "Successful password logins to UTMStack.",
+		}),
+		upstreamRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "exporter", Name: "upstream_requests_total",
+			Help: "HTTP requests made to UTMStack, by endpoint and status code (error: no answer).",
+		}, []string{"endpoint", "code"}),
+	}
+	for _, r := range utmstack.Reasons {
+		m.authFailures.WithLabelValues(string(r))
+	}
+	reg.MustRegister(m.authFailures, m.logins, m.upstreamRequests)
+	return m
+}
+
+// Hooks connect a UTMStack client to these counters.
+func (m *Metrics) Hooks() utmstack.Hooks {
+	return utmstack.Hooks{
+		Request: func(endpoint string, code int) {
+			label := "error"
+			if code != 0 {
+				label = strconv.Itoa(code)
+			}
+			m.upstreamRequests.WithLabelValues(endpoint, label).Inc()
+		},
+		Login:       m.logins.Inc,
+		AuthFailure: func(r utmstack.Reason) { m.authFailures.WithLabelValues(string(r)).Inc() },
+	}
+}

@@ -1,0 +1,84 @@
+package collector
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+// Breakdowns a query can ask for, in the order their calls are made.
+const (
+	bySeverity = "severity"
+	byStatus   = "status"
+	byCountry  = "country"
+)
+
+// Bucket counts asked of UTMStack per breakdown. Severity and status have a
+// handful of values; about 250 countries exist, and asking for more buckets
+// than there are values is what makes a terms aggregation exact.
+const (
+	severityBuckets = 20
+	statusBuckets   = 20
+	countryBuckets  = 500
+)
+
+// queryPlan is a configured query turned, once at load time, into the
+// values-with-count requests a round sends for it.
+type queryPlan struct {
+	query config.Query
+	// calls[0] is always the status breakdown: every alert has a status,
+	// so its buckets sum to the exact total. The others follow in `by` order.
+	calls []utmstack.ValuesRequest
+	kinds []string // breakdown of each call
+}
+
+func newQueryPlan(q config.Query) queryPlan {
+	filters := baseFilters(q)
+	p := queryPlan{query: q}
+	add := func(kind, field string, top int) {
+		p.calls = append(p.calls, utmstack.ValuesRequest{Index: q.IndexPattern, Field: field, Filters: filters, Top: top})
+		p.kinds = append(p.kinds, kind)
+	}
+	add(byStatus, q.Fields.Status, statusBuckets)
+	if slices.Contains(q.By, bySeverity) {
+		add(bySeverity, q.Fields.Severity, severityBuckets)
+	}
+	if slices.Contains(q.By, byCountry) {
+		add(byCountry, q.Fields.Country, countryBuckets)
+	}
+	return p
+}
+
+func (p queryPlan) wants(kind string) bool { return slices.Contains(p.query.By, kind) }
+
+// baseFilters are the defaults a query inherits, then its own filters. They
+// mirror UTMStack's alert view: a time window, no false positives, no echoes.
+func baseFilters(q config.Query) []utmstack.Filter {
+	var filters []utmstack.Filter
+	if q.Window > 0 {
+		filters = append(filters, utmstack.Filter{Field: "@timestamp", Operator: "IS_BETWEEN",
+			Value: []any{"now-" + dateMathDuration(q.Window), "now"}})
+	}
+	if q.ExcludeFalsePositives {
+		filters = append(filters, utmstack.Filter{Field: "tags", Operator: "IS_NOT", Value: "False positive"})
+	}
+	if q.ExcludeEchoes {
+		filters = append(filters, utmstack.Filter{Field: "parentId", Operator: "DOES_NOT_EXIST"})
+	}
+	return append(filters, q.Filters...)
+}
+
+// dateMathDuration writes d in OpenSearch date math in the largest exact
+// unit among h, m and s (days and years are calendar units there).
+func dateMathDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", max(d/time.Second, 1))
+}

@@ -1,0 +1,78 @@
+package collector
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+func TestQueryPlan(t *testing.T) {
+	q := config.Query{
+		Name: "open", IndexPattern: "v11-alert-*", Window: 7 * 24 * time.Hour,
+		ExcludeFalsePositives: true, ExcludeEchoes: true, TopCountries: 20,
+		Fields:  config.Fields{Severity: "severity", Status: "status", Country: "adversary.geolocation.countryCode.keyword"},
+		Filters: []utmstack.Filter{{Field: "status", Operator: "IS", Value: 2}},
+		By:      []string{"country", "severity"},
+	}
+	p := newQueryPlan(q)
+	wantFilters := []utmstack.Filter{
+		{Field: "@timestamp", Operator: "IS_BETWEEN", Value: []any{"now-168h", "now"}},
+		{Field: "tags", Operator: "IS_NOT", Value: "False positive"},
+		{Field: "parentId", Operator: "DOES_NOT_EXIST"},
+		{Field: "status", Operator: "IS", Value: 2},
+	}
+	if !reflect.DeepEqual(p.kinds, []string{"status", "severity", "country"}) {
+		t.Fatalf("kinds = %v", p.kinds)
+	}
+	wantFields := []string{"status", "severity", "adversary.geolocation.countryCode.keyword"}
+	for i, call := range p.calls {
+		if call.Field != wantFields[i] || call.Index != "v11-alert-*" || !reflect.DeepEqual(call.Filters, wantFilters) {
+			t.Errorf("call %d = %+v", i, call)
+		}
+	}
+	if p.calls[2].Top != countryBuckets {
+		t.Errorf("country call asks for %d buckets, want %d", p.calls[2].Top, countryBuckets)
+	}
+}
+
+func TestQueryPlanWithoutDefaults(t *testing.T) {
+	p := newQueryPlan(config.Query{Name: "all_time", IndexPattern: "alert-*", Fields: config.Fields{Status: "status"}})
+	if len(p.calls) != 1 || p.calls[0].Filters != nil {
+		t.Fatalf("want one unfiltered status call, got %+v", p.calls)
+	}
+}
+
+func TestDateMathDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		24 * time.Hour:   "24h",
+		90 * time.Minute: "90m",
+		90 * time.Second: "90s",
+		time.Millisecond: "1s",
+	} {
+		if got := dateMathDuration(d); got != want {
+			t.Errorf("dateMathDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestScrapeTimeout(t *testing.T) {
+	const offset = 500 * time.Millisecond
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 10 * time.Second},
+		{"5", 4500 * time.Millisecond},
+		{"30", 10 * time.Second},
+		{"0.2", 200 * time.Millisecond}, // offset larger than the timeout: keep the timeout
+		{"abc", 10 * time.Second},
+		{"-3", 10 * time.Second},
+	} {
+		if got := scrapeTimeout(tc.header, 10*time.Second, offset); got != tc.want {
+			t.Errorf("header %q: got %v, want %v", tc.header, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,169 @@
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+// target is one UTMStack instance with its queries. Scrapes that arrive
+// while a round is in flight share it, and with min_interval > 0 a recent
+// round is served again instead of asking UTMStack.
+type target struct {
+	client      *utmstack.Client
+	plans       []queryPlan
+	timeout     time.Duration
+	minInterval time.Duration
+	concurrency int
+	now         func() time.Time
+	logger      *slog.Logger
+
+	mu          sync.Mutex
+	inflight    *pendingRound
+	last        *roundResult
+	lastSuccess map[string]time.Time // query name -> end of its last good round
+	lastErr     map[string]string    // query name -> last error logged, to log repeats at debug
+
+	onShare func() // tests: called when a scrape joins a round already in flight
+}
+
+type pendingRound struct {
+	done   chan struct{}
+	result *roundResult
+}
+
+func newTarget(client *utmstack.Client, cfg *config.Config, now func() time.Time, logger *slog.Logger) *target {
+	plans := make([]queryPlan, len(cfg.Queries))
+	for i, q := range cfg.Queries {
+		plans[i] = newQueryPlan(q)
+	}
+	return &target{
+		client:      client,
+		plans:       plans,
+		timeout:     cfg.UTMStack.Timeout,
+		minInterval: cfg.UTMStack.MinInterval,
+		concurrency: cfg.UTMStack.MaxConcurrency,
+		now:         now,
+		logger:      logger,
+		lastSuccess: map[string]time.Time{},
+		lastErr:     map[string]string{},
+	}
+}
+
+// scrape returns the result of the round this scrape belongs to. If ctx ends
+// before a shared round does, the scrape answers with every query failed
+// rather than wait past its own deadline.
+func (t *target) scrape(ctx context.Context) (*roundResult, map[string]time.Time) {
+	t.mu.Lock()
+	if t.minInterval > 0 && t.last != nil && t.now().Sub(t.last.finished) < t.minInterval {
+		last := t.last
+		successes := t.successesLocked()
+		t.mu.Unlock()
+		return last, successes
+	}
+	pending := t.inflight
+	if pending == nil {
+		pending = &pendingRound{done: make(chan struct{})}
+		t.inflight = pending
+		go t.run(ctx, pending)
+	} else if t.onShare != nil {
+		t.onShare()
+	}
+	t.mu.Unlock()
+
+	select {
+	case <-pending.done:
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return pending.result, t.successesLocked()
+	case <-ctx.Done():
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return t.timedOut(ctx.Err()), t.successesLocked()
+	}
+}
+
+// run performs one round under the deadline of the scrape that started it.
+// It does not end when that scrape's client goes away: other scrapes may be
+// waiting for it.
+func (t *target) run(scrapeCtx context.Context, pending *pendingRound) {
+	ctx := context.WithoutCancel(scrapeCtx)
+	var cancel context.CancelFunc
+	if deadline, ok := scrapeCtx.Deadline(); ok {
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+	}
+	defer cancel()
+
+	result := runRound(ctx, t.client, t.plans, t.concurrency, t.now)
+
+	t.mu.Lock()
+	for _, q := range result.queries {
+		if q.ok {
+			t.lastSuccess[q.name] = result.finished
+		}
+		t.logOutcomeLocked(q)
+	}
+	t.last = result
+	t.inflight = nil
+	pending.result = result
+	t.mu.Unlock()
+	close(pending.done)
+}
+
+// timedOut is the answer of a scrape whose deadline passed while it waited.
+func (t *target) timedOut(err error) *roundResult {
+	r := &roundResult{finished: t.now(), queries: make([]queryResult, len(t.plans))}
+	for i, p := range t.plans {
+		r.queries[i] = queryResult{name: p.query.Name, err: err}
+	}
+	return r
+}
+
+func (t *target) successesLocked() map[string]time.Time {
+	out := make(map[string]time.Time, len(t.lastSuccess))
+	for k, v := range t.lastSuccess {
+		out[k] = v
+	}
+	return out
+}
+
+// logOutcomeLocked logs a failing query once per round, at warning level
+// when the failure is new and at debug while it repeats, so a UTMStack that
+// stays down does not flood the log.
+func (t *target) logOutcomeLocked(q queryResult) {
+	previous, failing := t.lastErr[q.name]
+	if q.ok {
+		if failing {
+			t.logger.Info("query recovered", "query", q.name)
+			delete(t.lastErr, q.name)
+		}
+		return
+	}
+	msg := q.err.Error()
+	level := slog.LevelWarn
+	if failing && previous == msg {
+		level = slog.LevelDebug
+	}
+	t.logger.Log(context.Background(), level, "query failed", "query", q.name, "err", msg)
+	t.lastErr[q.name] = msg
+}
+
+// adopt carries over what a target replaced by a reload knew about queries
+// that still exist, so last-success timestamps survive a reload.
+func (t *target) adopt(old *target) {
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.plans {
+		if ts, ok := old.lastSuccess[p.query.Name]; ok {
+			t.lastSuccess[p.query.Name] = ts
+		}
+	}
+}

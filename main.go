@@ -1,0 +1,143 @@
+// Command utmstack_exporter exports UTMStack's security alert counts, and its
+// own health, as Prometheus metrics.
+package main
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/utmstack/utmstack_exporter/collector"
+	"github.com/utmstack/utmstack_exporter/config"
+)
+
+const exporterName = "utmstack_exporter"
+
+func main() {
+	app := kingpin.New(exporterName, "Prometheus exporter for UTMStack security alerts.")
+	var (
+		configFile = app.Flag("config.file", "Path to the configuration file.").
+				Default("utmstack.yml").String()
+		configCheck = app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 invalid). Never contacts UTMStack.").
+				Bool()
+		metricsPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").
+				Default("/metrics").String()
+		disableExporterMetrics = app.Flag("web.disable-exporter-metrics", "Exclude go_* and process_* metrics.").
+					Bool()
+		timeoutOffset = app.Flag("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds.").
+				Default("0.5s").Duration()
+		webFlags = kingpinflag.AddFlags(app, ":9850")
+		logCfg   = &promslog.Config{}
+	)
+	flag.AddFlags(app, logCfg)
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	kingpin.MustParse(app.Parse(os.Args[1:]))
+	logger := promslog.New(logCfg)
+
+	if *configCheck {
+		cfg, err := config.Load(*configFile, os.LookupEnv)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: INVALID\n%v\n", *configFile, err)
+			os.Exit(1)
+		}
+		fmt.Printf("%s: OK: %s\n", *configFile, cfg.Summary())
+		os.Exit(0)
+	}
+
+	logger.Info("Starting "+exporterName, "version", version.Info())
+	logger.Info("Build context", "build_context", version.BuildContext())
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(versioncollector.NewCollector(exporterName))
+	if !*disableExporterMetrics {
+		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	exporter := collector.New(collector.Options{
+		Metrics:       collector.NewMetrics(registry),
+		Gatherer:      registry,
+		Logger:        logger,
+		TimeoutOffset: *timeoutOffset,
+		UserAgent:     exporterName + "/" + version.Version,
+	})
+	reloader := config.NewReloader(*configFile, os.LookupEnv, exporter.Apply, logger, registry)
+	if err := reloader.Reload(); err != nil {
+		logger.Error("Cannot load the configuration", "file", *configFile, "err", err)
+		os.Exit(1)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go reloader.OnSignal(hup)
+
+	var metricsHandler http.Handler = exporter
+	if !*disableExporterMetrics {
+		metricsHandler = promhttp.InstrumentMetricHandler(registry, exporter)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(*metricsPath, metricsHandler)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if exporter.Config() == nil {
+			http.Error(w, "No configuration loaded.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready.")
+	})
+	mux.Handle("/-/reload", reloader)
+	if *metricsPath != "/" {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			landing, err := web.NewLandingPage(landingConfig(*metricsPath, exporter.Config()))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			landing.ServeHTTP(w, r)
+		})
+	}
+
+	server := &http.Server{Handler: mux}
+	if err := web.ListenAndServe(server, webFlags, logger); err != nil {
+		logger.Error("HTTP server stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// landingConfig describes the exporter on its landing page: where it scrapes
+// and which queries it runs. Never a credential.
+func landingConfig(metricsPath string, cfg *config.Config) web.LandingConfig {
+	var extra strings.Builder
+	if cfg != nil {
+		fmt.Fprintf(&extra, "<h2>UTMStack</h2><p>%s (auth: %s)</p><h2>Queries</h2><ul>",
+			html.EscapeString(cfg.UTMStack.URL.String()), html.EscapeString(string(cfg.UTMStack.Auth.Method)))
+		for _, q := range cfg.Queries {
+			fmt.Fprintf(&extra, "<li><code>%s</code>: %s</li>", html.EscapeString(q.Name), html.EscapeString(q.Help))
+		}
+		extra.WriteString("</ul>")
+	}
+	return web.LandingConfig{
+		Name:        "UTMStack Exporter",
+		Description: "Prometheus exporter for UTMStack security alerts",
+		Version:     version.Info(),
+		ExtraHTML:   extra.String(),
+		Links: []web.LandingLinks{
+			{Address: metricsPath, Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+	}
+}
