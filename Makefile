@@ -13,18 +13,47 @@ BUILDDATE := $(shell date -u +%Y%m%d-%H:%M:%S)
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) \
              -X $(PKG).Branch=$(BRANCH) -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: all build test unit check fmt-check vet tidy-check config-check clean
+.PHONY: all build fake test unit e2e rules-test prometheus-deps check fmt-check vet tidy-check config-check demo clean
 
 all: check build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
+fake:
+	$(GO) build -o .build/fake-utmstack ./tools/fake-utmstack
+
+# A fake UTMStack with a generated alert set, and the exporter scraping it.
+demo: build fake
+	./scripts/demo.sh
+
 # The command the README and CI run.
-test: check unit config-check
+test: check unit config-check rules-test e2e
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# The exporter binary, the fake UTMStack and a real Prometheus, on loopback.
+e2e: prometheus-deps
+	$(GO) test -tags e2e -count=1 ./e2e/
+
+# The shipped alert rules and scrape config, with their promtool unit tests.
+rules-test: prometheus-deps
+	promtool check config examples/prometheus/prometheus.yml
+	promtool test rules examples/prometheus/alerts_test.yml
+
+# prometheus and promtool come from the Debian package; installed here when
+# missing and this is a Debian-like machine where we are root.
+prometheus-deps:
+	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the Debian package prometheus (for prometheus and promtool)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else \
+	    echo "prometheus and promtool are needed: install the package prometheus (apt-get install prometheus)"; exit 1; \
+	  fi; \
+	fi
 
 check: fmt-check vet tidy-check
 
@@ -41,8 +70,12 @@ tidy-check:
 	cmp -s go.mod .go.mod.bak && cmp -s go.sum .go.sum.bak || { echo "go.mod/go.sum are not tidy: run go mod tidy"; status=1; }; \
 	mv .go.mod.bak go.mod; mv .go.sum.bak go.sum; exit $$status
 
+# Checks examples/utmstack.yml as shipped, its password_file pointed at a
+# temporary file (the /etc path does not exist here).
 config-check: build
-	UTMSTACK_PASSWORD=example-password ./$(BIN) --config.check --config.file=examples/utmstack.yml
+	@tmp=$$(mktemp -d); echo example-password > $$tmp/password; \
+	sed "s#/etc/utmstack_exporter/password#$$tmp/password#" examples/utmstack.yml > $$tmp/utmstack.yml; \
+	./$(BIN) --config.check --config.file=$$tmp/utmstack.yml; status=$$?; rm -rf $$tmp; exit $$status
 
 clean:
-	rm -f $(BIN)
+	rm -rf $(BIN) .build .demo
