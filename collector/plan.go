@@ -59,8 +59,14 @@ func (p queryPlan) wants(kind string) bool { return slices.Contains(p.query.By, 
 func baseFilters(q config.Query) []utmstack.Filter {
 	var filters []utmstack.Filter
 	if q.Window > 0 {
-		filters = append(filters, utmstack.Filter{Field: "@timestamp", Operator: "IS_BETWEEN",
-			Value: []any{"now-" + dateMathDuration(q.Window), "now"}})
+		from, to := "now-"+dateMathDuration(q.Window), "now"
+		if unit := roundingUnit(q.WindowRounding); unit != "" {
+			// OpenSearch rounds gte down and lte up: the window widens by
+			// less than one step and repeated scrapes send the same query,
+			// which its request cache can answer.
+			from, to = from+"/"+unit, to+"/"+unit
+		}
+		filters = append(filters, utmstack.Filter{Field: "@timestamp", Operator: "IS_BETWEEN", Value: []any{from, to}})
 	}
 	if q.ExcludeFalsePositives {
 		filters = append(filters, utmstack.Filter{Field: "tags", Operator: "IS_NOT", Value: "False positive"})
@@ -69,6 +75,21 @@ func baseFilters(q config.Query) []utmstack.Filter {
 		filters = append(filters, utmstack.Filter{Field: "parentId", Operator: "DOES_NOT_EXIST"})
 	}
 	return append(filters, q.Filters...)
+}
+
+// roundingUnit is the date math unit of a rounding step config accepted.
+func roundingUnit(step time.Duration) string {
+	switch step {
+	case time.Second:
+		return "s"
+	case time.Minute:
+		return "m"
+	case time.Hour:
+		return "h"
+	case 24 * time.Hour:
+		return "d"
+	}
+	return ""
 }
 
 // dateMathDuration writes d in OpenSearch date math in the largest exact

@@ -11,7 +11,7 @@ import (
 
 func TestQueryPlan(t *testing.T) {
 	q := config.Query{
-		Name: "open", IndexPattern: "v11-alert-*", Window: 7 * 24 * time.Hour,
+		Name: "open", IndexPattern: "v11-alert-*", Window: 7 * 24 * time.Hour, WindowRounding: time.Minute,
 		ExcludeFalsePositives: true, ExcludeEchoes: true, TopCountries: 20,
 		Fields:  config.Fields{Severity: "severity", Status: "status", Country: "adversary.geolocation.countryCode.keyword"},
 		Filters: []utmstack.Filter{{Field: "status", Operator: "IS", Value: 2}},
@@ -19,7 +19,7 @@ func TestQueryPlan(t *testing.T) {
 	}
 	p := newQueryPlan(q)
 	wantFilters := []utmstack.Filter{
-		{Field: "@timestamp", Operator: "IS_BETWEEN", Value: []any{"now-168h", "now"}},
+		{Field: "@timestamp", Operator: "IS_BETWEEN", Value: []any{"now-168h/m", "now/m"}},
 		{Field: "tags", Operator: "IS_NOT", Value: "False positive"},
 		{Field: "parentId", Operator: "DOES_NOT_EXIST"},
 		{Field: "status", Operator: "IS", Value: 2},
@@ -35,6 +35,14 @@ func TestQueryPlan(t *testing.T) {
 	}
 	if p.calls[2].Top != countryBuckets {
 		t.Errorf("country call asks for %d buckets, want %d", p.calls[2].Top, countryBuckets)
+	}
+}
+
+func TestWindowWithoutRounding(t *testing.T) {
+	p := newQueryPlan(config.Query{Name: "q", Window: 90 * time.Minute, Fields: config.Fields{Status: "status"}})
+	want := utmstack.Filter{Field: "@timestamp", Operator: "IS_BETWEEN", Value: []any{"now-90m", "now"}}
+	if got := p.calls[0].Filters; len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("filters = %+v, want only %+v", got, want)
 	}
 }
 

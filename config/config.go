@@ -68,8 +68,12 @@ type Fields struct {
 
 // Defaults holds the per-query settings that queries inherit.
 type Defaults struct {
-	IndexPattern          string
-	Window                time.Duration // 0 = all time
+	IndexPattern string
+	Window       time.Duration // 0 = all time
+	// WindowRounding rounds the window's bounds in OpenSearch date math
+	// (now-24h/m .. now/m) so repeated scrapes send identical, cacheable
+	// queries: 0 (off), 1s, 1m, 1h or 1d.
+	WindowRounding        time.Duration
 	ExcludeFalsePositives bool
 	ExcludeEchoes         bool
 	Fields                Fields
@@ -82,6 +86,7 @@ type Query struct {
 	Help                  string // may be empty for the file's own queries
 	IndexPattern          string
 	Window                time.Duration
+	WindowRounding        time.Duration
 	ExcludeFalsePositives bool
 	ExcludeEchoes         bool
 	Fields                Fields

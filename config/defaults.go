@@ -15,11 +15,14 @@ const (
 	defaultMaxConcurrency = 4
 	defaultMinInterval    = 0
 
-	defaultIndexPattern  = "v11-alert-*" // v11; v10 installations use alert-*
-	defaultWindow        = 24 * time.Hour
-	defaultTopCountries  = 20
-	defaultSeverityField = "severity"
-	defaultStatusField   = "status"
+	defaultIndexPattern = "v11-alert-*" // v11; v10 installations use alert-*
+	defaultWindow       = 24 * time.Hour
+	// A minute changes a 24h count by at most the alerts of one minute and
+	// lets OpenSearch's request cache answer repeated and HA-pair scrapes.
+	defaultWindowRounding = time.Minute
+	defaultTopCountries   = 20
+	defaultSeverityField  = "severity"
+	defaultStatusField    = "status"
 	// The adversary's country, as UTMStack's own alert map shows it.
 	defaultCountryField = "adversary.geolocation.countryCode.keyword"
 
@@ -31,6 +34,7 @@ func defaultDefaults() Defaults {
 	return Defaults{
 		IndexPattern:          defaultIndexPattern,
 		Window:                defaultWindow,
+		WindowRounding:        defaultWindowRounding,
 		ExcludeFalsePositives: true,
 		ExcludeEchoes:         true,
 		Fields: Fields{
@@ -66,6 +70,7 @@ func fromDefaults(d Defaults) Query {
 	return Query{
 		IndexPattern:          d.IndexPattern,
 		Window:                d.Window,
+		WindowRounding:        d.WindowRounding,
 		ExcludeFalsePositives: d.ExcludeFalsePositives,
 		ExcludeEchoes:         d.ExcludeEchoes,
 		Fields:                d.Fields,

@@ -13,6 +13,7 @@ import (
 var wantDefaults = Defaults{
 	IndexPattern:          "v11-alert-*",
 	Window:                24 * time.Hour,
+	WindowRounding:        time.Minute,
 	ExcludeFalsePositives: true,
 	ExcludeEchoes:         true,
 	Fields:                Fields{Severity: "severity", Status: "status", Country: "adversary.geolocation.countryCode.keyword"},
@@ -59,6 +60,7 @@ func TestSettingsRead(t *testing.T) {
 defaults:
   index_pattern: alert-*
   window: 0
+  window_rounding: 1h
   exclude_false_positives: false
   exclude_echoes: false
   fields: {country: source.countryCode.keyword}
@@ -72,9 +74,10 @@ defaults:
 		t.Errorf("utmstack: timeout %v, max_concurrency %d, min_interval %v", u.Timeout, u.MaxConcurrency, u.MinInterval)
 	}
 	want := Defaults{
-		IndexPattern: "alert-*",
-		Fields:       Fields{Severity: "severity", Status: "status", Country: "source.countryCode.keyword"},
-		TopCountries: 300,
+		IndexPattern:   "alert-*",
+		WindowRounding: time.Hour,
+		Fields:         Fields{Severity: "severity", Status: "status", Country: "source.countryCode.keyword"},
+		TopCountries:   300,
 	}
 	if cfg.Defaults != want {
 		t.Errorf("defaults %+v\nwant %+v", cfg.Defaults, want)
@@ -96,6 +99,7 @@ queries:
     help: Everything overridden.
     index_pattern: alert-*
     window: 7d
+    window_rounding: 0
     exclude_false_positives: false
     exclude_echoes: false
     fields: {severity: severityLabel.keyword, country: source.countryCode.keyword}
@@ -112,7 +116,7 @@ queries:
 		t.Fatal(err)
 	}
 	inherited := fromDefaults(Defaults{
-		IndexPattern: "v11-alert-*", Window: 12 * time.Hour, ExcludeFalsePositives: true, ExcludeEchoes: true,
+		IndexPattern: "v11-alert-*", Window: 12 * time.Hour, WindowRounding: time.Minute, ExcludeFalsePositives: true, ExcludeEchoes: true,
 		Fields: Fields{Severity: "severity", Status: "statusCode", Country: "adversary.geolocation.countryCode.keyword"}, TopCountries: 20,
 	})
 	want := []Query{

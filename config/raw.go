@@ -64,6 +64,7 @@ type rawFields struct {
 type rawDefaults struct {
 	IndexPattern          *string      `yaml:"index_pattern"`
 	Window                *rawDuration `yaml:"window"`
+	WindowRounding        *rawDuration `yaml:"window_rounding"`
 	ExcludeFalsePositives *bool        `yaml:"exclude_false_positives"`
 	ExcludeEchoes         *bool        `yaml:"exclude_echoes"`
 	Fields                rawFields    `yaml:"fields"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,7 @@ func resolveDefaults(p *problems, prefix string, base Defaults, r rawDefaults) D
 		}
 	}
 	d.Window = resolveDuration(p, prefix+".window", r.Window, base.Window, false, " (0 means all time)")
+	d.WindowRounding = resolveRounding(p, prefix+".window_rounding", r.WindowRounding, base.WindowRounding)
 	if r.ExcludeFalsePositives != nil {
 		d.ExcludeFalsePositives = *r.ExcludeFalsePositives
 	}
@@ -192,6 +194,19 @@ func resolveDuration(p *problems, key string, d *rawDuration, def time.Duration,
 		return def
 	case v < 0:
 		p.add(key, "%q must not be negative%s", d.text, zeroMeans)
+		return def
+	}
+	return v
+}
+
+// roundingUnits are the steps OpenSearch date math can round to (/s, /m,
+// /h, /d); it has no multiples such as 5m.
+var roundingUnits = []time.Duration{time.Second, time.Minute, time.Hour, 24 * time.Hour}
+
+func resolveRounding(p *problems, key string, d *rawDuration, def time.Duration) time.Duration {
+	v := resolveDuration(p, key, d, def, false, " (0 turns rounding off)")
+	if v != 0 && !slices.Contains(roundingUnits, v) {
+		p.add(key, "%q is not a date math rounding step; accepted: 0, 1s, 1m, 1h, 1d", d.text)
 		return def
 	}
 	return v
