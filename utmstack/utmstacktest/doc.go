@@ -11,4 +11,20 @@
 // Everything is safe for concurrent use. Time comes from a Clock so that
 // token expiry, lock-out expiry and date math ("now-24h") are testable
 // without sleeping.
+//
+// Real behaviours that surprise in tests:
+//
+//   - LoginVM is validated before anything else: a username of 1 to 50 and
+//     a password of 4 to 100 characters, a JSON Content-Type. A shorter
+//     password is a 500 (v11.0.x) or 400 problem+json (legacy), not a 401,
+//     and does not count as a failed login.
+//   - An invalid Utm-Api-Key is a 500 on every path, /api/ping included,
+//     whatever other credentials the request carries.
+//   - Restart also empties the lock-out cache (it lives in the JVM).
+//   - values-with-count orders by key, descending, unless orderByCount is
+//     set, and returns 5 buckets unless top is given.
+//   - Filter errors found by SearchUtil (a value of the wrong shape) are
+//     controller errors: 500 with X-UtmStack-error on both editions. Only
+//     what Jackson rejects (an unknown operator, malformed JSON) differs:
+//     500 on v11.0.x, 400 problem+json on legacy.
 package utmstacktest

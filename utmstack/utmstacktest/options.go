@@ -77,7 +77,9 @@ type Options struct {
 	Version string
 	// IndexPattern names the indices the alerts live in, e.g. "v11-alert-*".
 	// A request's index pattern must match it (glob with *), otherwise the
-	// request sees no documents. "v11-alert-*" when empty.
+	// request sees no documents ({}); a pattern without * that matches
+	// nothing is a missing index (500), as in OpenSearch. "v11-alert-*"
+	// when empty.
 	IndexPattern string
 	// AdminLogin is the login the internal key acts as (the first active
 	// admin in UTMStack); "admin" when empty.
