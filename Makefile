@@ -40,6 +40,7 @@ e2e: prometheus-deps
 # The shipped alert rules and scrape config, with their promtool unit tests.
 rules-test: prometheus-deps
 	promtool check config examples/prometheus/prometheus.yml
+	promtool check config examples/prometheus/probe.yml
 	promtool test rules examples/prometheus/alerts_test.yml
 
 # prometheus and promtool come from the Debian package; installed here when

@@ -5,9 +5,12 @@ package main
 import (
 	"fmt"
 	"html"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -69,7 +72,7 @@ func main() {
 		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	exporter := collector.New(collector.Options{
-		Metrics:       collector.NewMetrics(registry),
+		Metrics:       collector.NewProcessMetrics(registry),
 		Gatherer:      registry,
 		Logger:        logger,
 		TimeoutOffset: *timeoutOffset,
@@ -99,6 +102,7 @@ func main() {
 		fmt.Fprintln(w, "Ready.")
 	})
 	mux.Handle("/-/reload", reloader)
+	mux.Handle("/probe", exporter.ProbeHandler())
 	if *metricsPath != "/" {
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			landing, err := web.NewLandingPage(landingConfig(*metricsPath, exporter.Config()))
@@ -128,6 +132,14 @@ func landingConfig(metricsPath string, cfg *config.Config) web.LandingConfig {
 			fmt.Fprintf(&extra, "<li><code>%s</code>: %s</li>", html.EscapeString(q.Name), html.EscapeString(q.Help))
 		}
 		extra.WriteString("</ul>")
+		if len(cfg.Targets) > 0 {
+			extra.WriteString("<h2>Probe targets</h2><ul>")
+			for _, name := range slices.Sorted(maps.Keys(cfg.Targets)) {
+				fmt.Fprintf(&extra, `<li><a href="/probe?target=%s">%s</a>: %s</li>`, url.QueryEscape(name),
+					html.EscapeString(name), html.EscapeString(cfg.Targets[name].UTMStack.URL.String()))
+			}
+			extra.WriteString("</ul>")
+		}
 	}
 	return web.LandingConfig{
 		Name:        "UTMStack Exporter",

@@ -20,23 +20,33 @@ import (
 
 // Options configure an Exporter.
 type Options struct {
-	Metrics       *Metrics
-	Gatherer      prometheus.Gatherer // the process registry, served beside each scrape's metrics
+	Metrics       *ProcessMetrics
+	Gatherer      prometheus.Gatherer // the process registry, served beside each /metrics scrape
 	Logger        *slog.Logger
 	TimeoutOffset time.Duration    // subtracted from X-Prometheus-Scrape-Timeout-Seconds
 	Now           func() time.Time // fake clocks in tests
 	UserAgent     string
 }
 
-// Exporter serves /metrics for the configured UTMStack and swaps its
-// configuration on reload without losing what it need not lose.
+// Exporter serves /metrics for the configured UTMStack and /probe for the
+// configured targets, and swaps its configuration on reload without losing
+// what it need not lose: clients (and so tokens and login backoffs) whose
+// settings did not change, counters, last-success times.
 type Exporter struct {
 	opts Options
 
-	mu       sync.RWMutex
-	cfg      *config.Config
+	mu     sync.RWMutex
+	cfg    *config.Config
+	main   *instance
+	probes map[string]*instance
+}
+
+// instance is one UTMStack with the counters its client feeds.
+type instance struct {
 	target   *target
 	settings clientSettings
+	metrics  *Metrics
+	registry prometheus.Gatherer // the counters, for /probe answers
 }
 
 // New returns an Exporter with no configuration; call Apply before serving.
@@ -59,63 +69,103 @@ type clientSettings struct {
 	Proxy       string
 }
 
-func settingsOf(cfg *config.Config) clientSettings {
+func settingsOf(u config.UTMStack) clientSettings {
 	s := clientSettings{
-		URL: cfg.UTMStack.URL.String(),
+		URL: u.URL.String(),
 		Credentials: utmstack.Credentials{
-			Method:   utmstack.AuthMethod(cfg.UTMStack.Auth.Method),
-			Username: cfg.UTMStack.Auth.Username,
-			Secret:   cfg.UTMStack.Auth.Secret,
+			Method:   utmstack.AuthMethod(u.Auth.Method),
+			Username: u.Auth.Username,
+			Secret:   u.Auth.Secret,
 		},
-		TLS: cfg.UTMStack.TLSConfig,
+		TLS: u.TLSConfig,
 	}
-	if cfg.UTMStack.ProxyURL != nil {
-		s.Proxy = cfg.UTMStack.ProxyURL.String()
+	if u.ProxyURL != nil {
+		s.Proxy = u.ProxyURL.String()
 	}
 	return s
 }
 
 // Apply makes cfg the running configuration. On error nothing changes.
 func (e *Exporter) Apply(cfg *config.Config) error {
-	settings := settingsOf(cfg)
-
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var client *utmstack.Client
-	if e.target != nil && reflect.DeepEqual(settings, e.settings) {
-		client = e.target.client
-	} else {
-		var err error
-		if client, err = e.newClient(cfg); err != nil {
-			return err
+
+	var created []*utmstack.Client
+	fail := func(err error) error {
+		for _, c := range created {
+			c.Close()
 		}
-		if cfg.UTMStack.TLSConfig.InsecureSkipVerify {
-			e.opts.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", settings.URL)
+		return err
+	}
+	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, e.opts.Metrics.Metrics, nil, &created)
+	if err != nil {
+		return fail(err)
+	}
+	probes := make(map[string]*instance, len(cfg.Targets))
+	for name, t := range cfg.Targets {
+		old := e.probes[name]
+		metrics, registry := (*Metrics)(nil), prometheus.Gatherer(nil)
+		if old != nil {
+			metrics, registry = old.metrics, old.registry // counters outlive clients
+		} else {
+			reg := prometheus.NewRegistry()
+			metrics, registry = NewMetrics(reg), reg
+		}
+		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, metrics, registry, &created); err != nil {
+			return fail(fmt.Errorf("target %s: %w", name, err))
 		}
 	}
-	t := newTarget(client, cfg, e.opts.Now, e.opts.Logger)
-	if e.target != nil {
-		t.adopt(e.target)
-		if e.target.client != client {
-			e.target.client.Close()
+
+	// Close the clients nothing uses any more.
+	inUse := map[*utmstack.Client]bool{main.target.client: true}
+	for _, p := range probes {
+		inUse[p.target.client] = true
+	}
+	for _, old := range append([]*instance{e.main}, mapValues(e.probes)...) {
+		if old != nil && !inUse[old.target.client] {
+			old.target.client.Close()
 		}
 	}
-	e.cfg, e.target, e.settings = cfg, t, settings
+	e.cfg, e.main, e.probes = cfg, main, probes
 	return nil
 }
 
-func (e *Exporter) newClient(cfg *config.Config) (*utmstack.Client, error) {
-	httpCfg := commoncfg.HTTPClientConfig{TLSConfig: cfg.UTMStack.TLSConfig, EnableHTTP2: true}
-	if cfg.UTMStack.ProxyURL != nil {
-		httpCfg.ProxyURL = commoncfg.URL{URL: cfg.UTMStack.ProxyURL}
+// instance builds the next state of one UTMStack: the old client when its
+// settings are unchanged, else a new one (recorded in created).
+func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Query, metrics *Metrics,
+	registry prometheus.Gatherer, created *[]*utmstack.Client) (*instance, error) {
+	settings := settingsOf(u)
+	var client *utmstack.Client
+	if old != nil && reflect.DeepEqual(settings, old.settings) {
+		client = old.target.client
+	} else {
+		var err error
+		if client, err = e.newClient(u, settings, metrics); err != nil {
+			return nil, err
+		}
+		*created = append(*created, client)
+		if u.TLSConfig.InsecureSkipVerify {
+			e.opts.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", settings.URL)
+		}
 	}
-	s := settingsOf(cfg)
+	t := newTarget(client, u, queries, e.opts.Now, e.opts.Logger)
+	if old != nil {
+		t.adopt(old.target)
+	}
+	return &instance{target: t, settings: settings, metrics: metrics, registry: registry}, nil
+}
+
+func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics) (*utmstack.Client, error) {
+	httpCfg := commoncfg.HTTPClientConfig{TLSConfig: u.TLSConfig, EnableHTTP2: true}
+	if u.ProxyURL != nil {
+		httpCfg.ProxyURL = commoncfg.URL{URL: u.ProxyURL}
+	}
 	client, err := utmstack.New(utmstack.Options{
-		URL:         cfg.UTMStack.URL,
+		URL:         u.URL,
 		Credentials: s.Credentials,
 		HTTP:        httpCfg,
-		Hooks:       e.opts.Metrics.Hooks(),
-		Logger:      e.opts.Logger,
+		Hooks:       metrics.Hooks(),
+		Logger:      e.opts.Logger.With("url", s.URL),
 		Now:         e.opts.Now,
 		UserAgent:   e.opts.UserAgent,
 	})
@@ -123,6 +173,14 @@ func (e *Exporter) newClient(cfg *config.Config) (*utmstack.Client, error) {
 		return nil, fmt.Errorf("building the UTMStack client for %s: %w", s.URL, err)
 	}
 	return client, nil
+}
+
+func mapValues[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }
 
 // Config returns the running configuration, nil before the first Apply.
@@ -135,17 +193,27 @@ func (e *Exporter) Config() *config.Config {
 func (e *Exporter) current() *target {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.target
+	if e.main == nil {
+		return nil
+	}
+	return e.main.target
 }
 
-// ServeHTTP answers a scrape: one round of queries (shared with concurrent
-// scrapes) under the scrape's deadline, then the process metrics beside it.
+// ServeHTTP answers a /metrics scrape: one round of queries (shared with
+// concurrent scrapes) under the scrape's deadline, then the process metrics
+// beside it.
 func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := e.current()
 	if t == nil {
 		http.Error(w, "no configuration loaded", http.StatusServiceUnavailable)
 		return
 	}
+	e.serve(w, r, t, e.opts.Gatherer)
+}
+
+// serve runs t's round for this request and writes its metrics beside the
+// gatherers'.
+func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, beside prometheus.Gatherer) {
 	start := time.Now()
 	timeout := scrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), t.timeout, e.opts.TimeoutOffset)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
@@ -155,8 +223,8 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(scrapeCollector{result: result, successes: successes, duration: time.Since(start)})
 	gatherers := prometheus.Gatherers{reg}
-	if e.opts.Gatherer != nil {
-		gatherers = append(gatherers, e.opts.Gatherer)
+	if beside != nil {
+		gatherers = append(gatherers, beside)
 	}
 	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(e.opts.Logger.Handler(), slog.LevelError),

@@ -94,7 +94,7 @@ func newHarness(t *testing.T, alerts []utmstacktest.Alert, yamlBody string) *har
 	h.registry.MustRegister(versioncollector.NewCollector("utmstack_exporter"))
 	config.NewReloader("unused.yml", nil, nil, slog.New(slog.DiscardHandler), h.registry)
 	h.exporter = New(Options{
-		Metrics:  NewMetrics(h.registry),
+		Metrics:  NewProcessMetrics(h.registry),
 		Gatherer: h.registry,
 		Logger:   slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:      h.clock.Now,

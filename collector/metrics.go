@@ -48,6 +48,27 @@ type Metrics struct {
 	upstreamRequests *prometheus.CounterVec
 }
 
+// ProcessMetrics are counted once per process, beside the /metrics target's
+// counters.
+type ProcessMetrics struct {
+	*Metrics
+	unknownTarget prometheus.Counter
+}
+
+// NewProcessMetrics creates the /metrics target's counters and the
+// process-wide ones and registers them on reg.
+func NewProcessMetrics(reg prometheus.Registerer) *ProcessMetrics {
+	m := &ProcessMetrics{
+		Metrics: NewMetrics(reg),
+		unknownTarget: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "exporter", Name: "probe_unknown_target_total",
+			Help: "Probes refused because the target is not a name from the configuration.",
+		}),
+	}
+	reg.MustRegister(m.unknownTarget)
+	return m
+}
+
 // NewMetrics creates the counters and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{

@@ -36,17 +36,17 @@ type pendingRound struct {
 	result *roundResult
 }
 
-func newTarget(client *utmstack.Client, cfg *config.Config, now func() time.Time, logger *slog.Logger) *target {
-	plans := make([]queryPlan, len(cfg.Queries))
-	for i, q := range cfg.Queries {
+func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, now func() time.Time, logger *slog.Logger) *target {
+	plans := make([]queryPlan, len(queries))
+	for i, q := range queries {
 		plans[i] = newQueryPlan(q)
 	}
 	return &target{
 		client:      client,
 		plans:       plans,
-		timeout:     cfg.UTMStack.Timeout,
-		minInterval: cfg.UTMStack.MinInterval,
-		concurrency: cfg.UTMStack.MaxConcurrency,
+		timeout:     u.Timeout,
+		minInterval: u.MinInterval,
+		concurrency: u.MaxConcurrency,
 		now:         now,
 		logger:      logger,
 		lastSuccess: map[string]time.Time{},

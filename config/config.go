@@ -6,8 +6,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +25,16 @@ type Config struct {
 	// Queries is the file's own list, or the built-in set (DefaultQueries)
 	// when the file has no `queries` key.
 	Queries []Query
+	// Targets are the further instances /probe?target=<name> serves.
+	Targets map[string]Target
+}
+
+// Target is one named UTMStack instance for /probe, with its own client
+// settings and its own queries or, when it names none, the top-level ones.
+type Target struct {
+	Name     string
+	UTMStack UTMStack
+	Queries  []Query
 }
 
 // UTMStack says where UTMStack is and how to talk to it.
@@ -157,5 +169,8 @@ func (c *Config) Summary() string {
 		names[i] = q.Name
 	}
 	b.WriteString(" queries=" + strings.Join(names, ","))
+	if len(c.Targets) > 0 {
+		b.WriteString(" targets=" + strings.Join(slices.Sorted(maps.Keys(c.Targets)), ","))
+	}
 	return b.String()
 }

@@ -22,7 +22,15 @@ type rawConfig struct {
 	UTMStack rawUTMStack `yaml:"utmstack"`
 	Defaults rawDefaults `yaml:"defaults"`
 	// nil when absent (use the built-in set); non-nil and empty for `queries: []`.
-	Queries *[]rawQuery `yaml:"queries"`
+	Queries *[]rawQuery          `yaml:"queries"`
+	Targets map[string]rawTarget `yaml:"targets"`
+}
+
+// rawTarget is one instance served by /probe: a utmstack block with,
+// optionally, its own queries.
+type rawTarget struct {
+	rawUTMStack `yaml:",inline"`
+	Queries     *[]rawQuery `yaml:"queries"`
 }
 
 type rawUTMStack struct {
@@ -153,6 +161,7 @@ func decode(data []byte) (*rawConfig, error) {
 var sections = map[reflect.Type]string{
 	reflect.TypeFor[rawConfig]():   "the top-level mapping",
 	reflect.TypeFor[rawUTMStack](): "utmstack",
+	reflect.TypeFor[rawTarget]():   "a target",
 	reflect.TypeFor[rawAuth]():     "utmstack.auth",
 	reflect.TypeFor[plainTLS]():    "utmstack.tls_config",
 	reflect.TypeFor[rawDefaults](): "defaults",

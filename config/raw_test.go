@@ -16,7 +16,7 @@ func TestUnknownKeys(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"top level", "utmstack: {url: https://h}\nquery: []\n",
-			`line 2: unknown key "query" in the top-level mapping; accepted: utmstack, defaults, queries`},
+			`line 2: unknown key "query" in the top-level mapping; accepted: utmstack, defaults, queries, targets`},
 		{"utmstack", "utmstack:\n  url: https://h\n  timout: 5s\n",
 			`line 3: unknown key "timout" in utmstack; accepted: url, timeout, max_concurrency, min_interval, auth, tls_config, proxy_url`},
 		{"auth", "utmstack:\n  url: https://h\n  auth:\n    user: prometheus\n",

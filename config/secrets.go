@@ -68,7 +68,7 @@ func keysSet(m AuthMethod, a rawAuth) []string {
 
 // resolveAuth chooses the method (the file decides; the environment only
 // when the file names none) and reads its secret.
-func resolveAuth(p *problems, a rawAuth, getenv func(string) (string, bool)) Auth {
+func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (string, bool)) Auth {
 	var named []AuthMethod
 	var described []string
 	for _, m := range []AuthMethod{AuthPassword, AuthAPIKey, AuthInternalKey} {
@@ -82,13 +82,13 @@ func resolveAuth(p *problems, a rawAuth, getenv func(string) (string, bool)) Aut
 	switch len(named) {
 	case 0:
 		var ok bool
-		if method, ok = methodFromEnv(p, getenv); !ok {
+		if method, ok = methodFromEnv(p, prefix, getenv); !ok {
 			return Auth{}
 		}
 	case 1:
 		method = named[0]
 	default:
-		p.add("utmstack.auth", "more than one authentication method is set: %s; keep exactly one", strings.Join(described, ", "))
+		p.add(prefix, "more than one authentication method is set: %s; keep exactly one", strings.Join(described, ", "))
 		return Auth{}
 	}
 
@@ -97,14 +97,14 @@ func resolveAuth(p *problems, a rawAuth, getenv func(string) (string, bool)) Aut
 		auth.Username = a.Username
 		switch n := utf8.RuneCountInString(a.Username); {
 		case n == 0:
-			p.add("utmstack.auth.username", "required for password authentication")
+			p.add(prefix+".username", "required for password authentication")
 		case n > usernameMax:
-			p.add("utmstack.auth.username", "%q has %d characters; UTMStack accepts 1 to %d", a.Username, n, usernameMax)
+			p.add(prefix+".username", "%q has %d characters; UTMStack accepts 1 to %d", a.Username, n, usernameMax)
 		}
 	}
 
 	spec := secretSpecs(a)[method]
-	value, source, key, ok := spec.read(p, getenv)
+	value, source, key, ok := spec.read(p, prefix, getenv)
 	if !ok {
 		return auth
 	}
@@ -130,19 +130,19 @@ func resolveAuth(p *problems, a rawAuth, getenv func(string) (string, bool)) Aut
 // methodFromEnv applies when the file names no method: an API key or
 // internal key env var may choose one; a password cannot, as it needs a
 // username from the file.
-func methodFromEnv(p *problems, getenv func(string) (string, bool)) (AuthMethod, bool) {
+func methodFromEnv(p *problems, prefix string, getenv func(string) (string, bool)) (AuthMethod, bool) {
 	apiKey, internalKey := envSet(getenv, EnvAPIKey), envSet(getenv, EnvInternalKey)
 	switch {
 	case apiKey && internalKey:
-		p.add("utmstack.auth", "the file names no method and both %s and %s are set; unset one, or choose the method in the file", EnvAPIKey, EnvInternalKey)
+		p.add(prefix, "the file names no method and both %s and %s are set; unset one, or choose the method in the file", EnvAPIKey, EnvInternalKey)
 	case apiKey:
 		return AuthAPIKey, true
 	case internalKey:
 		return AuthInternalKey, true
 	case envSet(getenv, EnvPassword):
-		p.add("utmstack.auth.username", "required: %s is set, but password authentication also needs a username in the file", EnvPassword)
+		p.add(prefix+".username", "required: %s is set, but password authentication also needs a username in the file", EnvPassword)
 	default:
-		p.add("utmstack.auth", "no authentication method; set username with password_file, or api_key_file, or internal_key_file (or the environment variable %s or %s)", EnvAPIKey, EnvInternalKey)
+		p.add(prefix, "no authentication method; set username with password_file, or api_key_file, or internal_key_file (or the environment variable %s or %s)", EnvAPIKey, EnvInternalKey)
 	}
 	return "", false
 }
@@ -155,13 +155,13 @@ func envSet(getenv func(string) (string, bool), name string) bool {
 
 // read returns the secret, a description of its source and the key path to
 // blame for a bad value. It reports every problem itself, including absence.
-func (s secretSpec) read(p *problems, getenv func(string) (string, bool)) (value, source, key string, ok bool) {
+func (s secretSpec) read(p *problems, prefix string, getenv func(string) (string, bool)) (value, source, key string, ok bool) {
 	switch {
 	case s.file != "" && s.inline != "":
-		p.add("utmstack.auth", "both %s and %s are set; keep one (%s is recommended)", s.fileKey, s.inlineKey, s.fileKey)
+		p.add(prefix, "both %s and %s are set; keep one (%s is recommended)", s.fileKey, s.inlineKey, s.fileKey)
 		return "", "", "", false
 	case s.file != "":
-		key = "utmstack.auth." + s.fileKey
+		key = prefix + "." + s.fileKey
 		data, err := os.ReadFile(s.file)
 		if err != nil {
 			// An *os.PathError names the file and the reason, never the content.
@@ -176,11 +176,11 @@ func (s secretSpec) read(p *problems, getenv func(string) (string, bool)) (value
 		}
 		return value, s.fileKey + " " + s.file, key, true
 	case s.inline != "":
-		return s.inline, "inline " + s.inlineKey, "utmstack.auth." + s.inlineKey, true
+		return s.inline, "inline " + s.inlineKey, prefix + "." + s.inlineKey, true
 	}
 	if v, found := getenv(s.env); found && v != "" {
-		return v, "env " + s.env, "utmstack.auth." + s.inlineKey, true
+		return v, "env " + s.env, prefix + "." + s.inlineKey, true
 	}
-	p.add("utmstack.auth", "no %s: set %s (recommended), %s, or the environment variable %s", s.what, s.fileKey, s.inlineKey, s.env)
+	p.add(prefix, "no %s: set %s (recommended), %s, or the environment variable %s", s.what, s.fileKey, s.inlineKey, s.env)
 	return "", "", "", false
 }

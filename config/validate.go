@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -38,23 +39,7 @@ var acceptedBy = []string{BySeverity, ByStatus, ByCountry}
 // value is bad it falls back to the default, so that one mistake does not
 // cause follow-on messages elsewhere.
 func resolve(raw *rawConfig, getenv func(string) (string, bool), p *problems) *Config {
-	r := raw.UTMStack
-	c := &Config{}
-	u := &c.UTMStack
-	u.URL = checkURL(p, "utmstack.url", r.URL)
-	u.Timeout = resolveDuration(p, "utmstack.timeout", r.Timeout, defaultTimeout, true, "")
-	u.MaxConcurrency = resolveInt(p, "utmstack.max_concurrency", r.MaxConcurrency, defaultMaxConcurrency, 1, 64)
-	u.MinInterval = resolveDuration(p, "utmstack.min_interval", r.MinInterval, defaultMinInterval, false, " (0 means every scrape asks UTMStack)")
-	u.Auth = resolveAuth(p, r.Auth, getenv)
-	u.TLSConfig = commoncfg.TLSConfig(r.TLSConfig)
-	// NewTLSConfig runs Validate and also reads ca_file, cert_file and
-	// key_file, so a missing or malformed file is reported now, not at the
-	// first scrape.
-	if _, err := commoncfg.NewTLSConfig(&u.TLSConfig); err != nil {
-		p.add("utmstack.tls_config", "%s", err)
-	}
-	u.ProxyURL = checkProxyURL(p, "utmstack.proxy_url", r.ProxyURL)
-
+	c := &Config{UTMStack: resolveUTMStack(p, "utmstack", raw.UTMStack, getenv)}
 	c.Defaults = resolveDefaults(p, "defaults", defaultDefaults(), raw.Defaults)
 
 	switch {
@@ -63,9 +48,61 @@ func resolve(raw *rawConfig, getenv func(string) (string, bool), p *problems) *C
 	case len(*raw.Queries) == 0:
 		p.add("queries", "the list is empty, so there would be nothing to export; list at least one query, or remove the key to use the built-in set (all, open)")
 	default:
-		c.Queries = resolveQueries(p, *raw.Queries, c.Defaults)
+		c.Queries = resolveQueries(p, "queries", *raw.Queries, c.Defaults)
 	}
+	c.Targets = resolveTargets(p, raw.Targets, c.Defaults, c.Queries)
 	return c
+}
+
+// resolveUTMStack resolves the `utmstack` block or one of `targets`; prefix
+// is its key path.
+func resolveUTMStack(p *problems, prefix string, r rawUTMStack, getenv func(string) (string, bool)) UTMStack {
+	var u UTMStack
+	u.URL = checkURL(p, prefix+".url", r.URL)
+	u.Timeout = resolveDuration(p, prefix+".timeout", r.Timeout, defaultTimeout, true, "")
+	u.MaxConcurrency = resolveInt(p, prefix+".max_concurrency", r.MaxConcurrency, defaultMaxConcurrency, 1, 64)
+	u.MinInterval = resolveDuration(p, prefix+".min_interval", r.MinInterval, defaultMinInterval, false, " (0 means every scrape asks UTMStack)")
+	u.Auth = resolveAuth(p, prefix+".auth", r.Auth, getenv)
+	u.TLSConfig = commoncfg.TLSConfig(r.TLSConfig)
+	// NewTLSConfig runs Validate and also reads ca_file, cert_file and
+	// key_file, so a missing or malformed file is reported now, not at the
+	// first scrape.
+	if _, err := commoncfg.NewTLSConfig(&u.TLSConfig); err != nil {
+		p.add(prefix+".tls_config", "%s", err)
+	}
+	u.ProxyURL = checkProxyURL(p, prefix+".proxy_url", r.ProxyURL)
+	return u
+}
+
+var targetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// resolveTargets resolves the instances /probe serves. Their secrets come
+// from their own *_file or inline keys only: one environment variable
+// cannot be the password of several instances.
+func resolveTargets(p *problems, raws map[string]rawTarget, d Defaults, inherited []Query) map[string]Target {
+	if len(raws) == 0 {
+		return nil
+	}
+	noEnv := func(string) (string, bool) { return "", false }
+	targets := make(map[string]Target, len(raws))
+	for _, name := range slices.Sorted(maps.Keys(raws)) {
+		r := raws[name]
+		prefix := "targets." + name
+		if !targetNameRE.MatchString(name) {
+			p.add(prefix, "%q is not a valid target name; use letters, digits, _, . and - (at most 64, starting with a letter or digit)", name)
+			continue
+		}
+		t := Target{Name: name, UTMStack: resolveUTMStack(p, prefix, r.rawUTMStack, noEnv), Queries: inherited}
+		if r.Queries != nil {
+			if len(*r.Queries) == 0 {
+				p.add(prefix+".queries", "the list is empty; list at least one query, or remove the key to use the top-level queries")
+			} else {
+				t.Queries = resolveQueries(p, prefix+".queries", *r.Queries, d)
+			}
+		}
+		targets[name] = t
+	}
+	return targets
 }
 
 // resolveDefaults applies the overrides in r to base. It serves both the
@@ -105,11 +142,11 @@ func resolveField(p *problems, key string, v *string, into *string) {
 	*into = *v
 }
 
-func resolveQueries(p *problems, raws []rawQuery, d Defaults) []Query {
+func resolveQueries(p *problems, key string, raws []rawQuery, d Defaults) []Query {
 	queries := make([]Query, 0, len(raws))
 	seen := map[string]int{}
 	for i, rq := range raws {
-		prefix := fmt.Sprintf("queries[%d]", i)
+		prefix := fmt.Sprintf("%s[%d]", key, i)
 		switch {
 		case rq.Name == "":
 			p.add(prefix+".name", "required; it becomes the label query=\"<name>\" (lowercase letters, digits and _, e.g. open_high)")
@@ -117,7 +154,7 @@ func resolveQueries(p *problems, raws []rawQuery, d Defaults) []Query {
 			p.add(prefix+".name", "%q must match %s", rq.Name, queryNameRE)
 		default:
 			if j, dup := seen[rq.Name]; dup {
-				p.add(prefix+".name", "%q is already used by queries[%d]; names must be unique", rq.Name, j)
+				p.add(prefix+".name", "%q is already used by %s[%d]; names must be unique", rq.Name, key, j)
 			} else {
 				seen[rq.Name] = i
 			}

@@ -10,12 +10,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
@@ -82,12 +84,23 @@ func startStack(t *testing.T) *stack {
 	webConfig := writeFile(t, s.dir, "web.yml", fmt.Sprintf(
 		"tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n", certFile, keyFile, scrapeUser, hash))
 	passwordFile := writeFile(t, s.dir, "password", upstreamPassword+"\n")
+	// Two customers' instances for /probe, each with its own alerts.
+	customerA, customerB := customerFake(t, 4), customerFake(t, 9)
 	config := writeFile(t, s.dir, "utmstack.yml", fmt.Sprintf(`utmstack:
   url: %s
   auth:
     username: %s
     password_file: %s
-`, upstream.URL, upstreamUser, passwordFile))
+targets:
+  customer-a:
+    url: %s
+    auth: {api_key_file: %s}
+  customer-b:
+    url: %s
+    auth: {api_key_file: %s}
+`, upstream.URL, upstreamUser, passwordFile,
+		customerA, writeFile(t, s.dir, "customer-a-key", customerKey),
+		customerB, writeFile(t, s.dir, "customer-b-key", customerKey)))
 
 	s.exporterP = start(t, bin, []string{
 		"--config.file=" + config, "--web.config.file=" + webConfig,
@@ -109,7 +122,7 @@ scrape_configs:
     scheme: https
     tls_config: {ca_file: %[1]s}
     static_configs: [{targets: ["%[4]s"]}]
-`, certFile, scrapeUser, scrapePassword, s.exporter))
+%[5]s`, certFile, scrapeUser, scrapePassword, s.exporter, probeJob(t, certFile, s.exporter)))
 	prom := start(t, promBin, []string{
 		"--config.file=" + promConfig, "--storage.tsdb.path=" + s.dir + "/data",
 		"--web.listen-address=" + promAddr, "--log.level=info",
@@ -117,6 +130,59 @@ scrape_configs:
 	prom.waitFor(ctx, t, regexp.MustCompile(`Server is ready to receive web requests`))
 	s.prometheus = "http://" + promAddr
 	return s
+}
+
+const customerKey = "e2e-customer-api-key"
+
+// customerFake starts a UTMStack holding n open alerts, reachable with
+// customerKey, and returns its URL.
+func customerFake(t *testing.T, n int) string {
+	at := time.Now().Add(-time.Hour).Format(time.RFC3339)
+	var alerts []utmstacktest.Alert
+	for i := range n {
+		alerts = append(alerts, utmstacktest.Alert{"@timestamp": at, "id": fmt.Sprint(i), "severity": 2, "status": 2})
+	}
+	fake := utmstacktest.New(utmstacktest.Options{APIKeys: []utmstacktest.APIKey{{Key: customerKey}}, Alerts: alerts})
+	server := httptest.NewServer(fake)
+	t.Cleanup(server.Close)
+	return server.URL
+}
+
+// probeJob is the utmstack_probe job of examples/prometheus/probe.yml, as
+// shipped, pointed at this exporter with its TLS and basic auth, and
+// scraping every second.
+func probeJob(t *testing.T, caFile, exporter string) string {
+	data, err := os.ReadFile("../examples/prometheus/probe.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example struct {
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(data, &example); err != nil {
+		t.Fatal(err)
+	}
+	for _, job := range example.ScrapeConfigs {
+		if job["job_name"] != "utmstack_probe" {
+			continue
+		}
+		job["scrape_interval"], job["scrape_timeout"], job["scheme"] = "1s", "1s", "https"
+		job["tls_config"] = map[string]any{"ca_file": caFile}
+		job["basic_auth"] = map[string]any{"username": scrapeUser, "password": scrapePassword}
+		relabels, _ := job["relabel_configs"].([]any)
+		for _, r := range relabels {
+			if rule, ok := r.(map[string]any); ok && rule["target_label"] == "__address__" {
+				rule["replacement"] = exporter
+			}
+		}
+		out, err := yaml.Marshal([]any{job})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "  " + strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "\n  ") + "\n"
+	}
+	t.Fatal("examples/prometheus/probe.yml has no utmstack_probe job")
+	return ""
 }
 
 // get fetches a path of the exporter over TLS, with the scrape credentials
@@ -144,26 +210,44 @@ func TestPrometheusScrapesTheExporter(t *testing.T) {
 	eventually(ctx, t, s.prometheus, `up{job="utmstack"}`, 1)
 	eventually(ctx, t, s.prometheus, `up{job="utmstack_without_credentials"}`, 0)
 	for expr, want := range map[string]float64{
-		`utmstack_up`:                   1,
-		`utmstack_alerts{query="all"}`:  6,
-		`utmstack_alerts{query="open"}`: 3,
-		`utmstack_alerts_by_severity{query="all",severity="high"}`:         2,
-		`utmstack_alerts_by_severity{query="all",severity="medium"}`:       2,
-		`utmstack_alerts_by_severity{query="all",severity="low"}`:          2,
-		`utmstack_alerts_by_status{query="all",status="open"}`:             3,
-		`utmstack_alerts_by_status{query="all",status="automatic_review"}`: 1,
-		`utmstack_alerts_by_status{query="all",status="in_review"}`:        1,
-		`utmstack_alerts_by_status{query="all",status="completed"}`:        1,
-		`utmstack_alerts_by_country{query="all",country="US"}`:             2,
-		`utmstack_alerts_by_country{query="all",country="CN"}`:             2,
-		`utmstack_alerts_by_country{query="all",country="RU"}`:             1,
-		`utmstack_alerts_by_country{query="all",country="unknown"}`:        1,
-		`utmstack_alerts_by_country{query="open",country="US"}`:            2,
-		`utmstack_query_up{query="open"}`:                                  1,
-		`utmstack_exporter_logins_total`:                                   1,
-		`sum(utmstack_exporter_auth_failures_total)`:                       0,
+		`utmstack_up{job="utmstack"}`:                                                     1,
+		`utmstack_alerts{job="utmstack",query="all"}`:                                     6,
+		`utmstack_alerts{job="utmstack",query="open"}`:                                    3,
+		`utmstack_alerts_by_severity{job="utmstack",query="all",severity="high"}`:         2,
+		`utmstack_alerts_by_severity{job="utmstack",query="all",severity="medium"}`:       2,
+		`utmstack_alerts_by_severity{job="utmstack",query="all",severity="low"}`:          2,
+		`utmstack_alerts_by_status{job="utmstack",query="all",status="open"}`:             3,
+		`utmstack_alerts_by_status{job="utmstack",query="all",status="automatic_review"}`: 1,
+		`utmstack_alerts_by_status{job="utmstack",query="all",status="in_review"}`:        1,
+		`utmstack_alerts_by_status{job="utmstack",query="all",status="completed"}`:        1,
+		`utmstack_alerts_by_country{job="utmstack",query="all",country="US"}`:             2,
+		`utmstack_alerts_by_country{job="utmstack",query="all",country="CN"}`:             2,
+		`utmstack_alerts_by_country{job="utmstack",query="all",country="RU"}`:             1,
+		`utmstack_alerts_by_country{job="utmstack",query="all",country="unknown"}`:        1,
+		`utmstack_alerts_by_country{job="utmstack",query="open",country="US"}`:            2,
+		`utmstack_query_up{job="utmstack",query="open"}`:                                  1,
+		`utmstack_exporter_logins_total{job="utmstack"}`:                                  1,
+		`sum(utmstack_exporter_auth_failures_total{job="utmstack"})`:                      0,
 	} {
 		eventually(ctx, t, s.prometheus, expr, want)
+	}
+}
+
+func TestPrometheusProbesTargetsWithTheExampleRelabelling(t *testing.T) {
+	s := startStack(t)
+	ctx := deadline(t, 60*time.Second)
+	for expr, want := range map[string]float64{
+		`up{job="utmstack_probe",instance="customer-a"}`:                           1,
+		`up{job="utmstack_probe",instance="customer-b"}`:                           1,
+		`utmstack_alerts{job="utmstack_probe",instance="customer-a",query="open"}`: 4,
+		`utmstack_alerts{job="utmstack_probe",instance="customer-b",query="open"}`: 9,
+		`utmstack_up{job="utmstack_probe",instance="customer-b"}`:                  1,
+		`utmstack_alerts{job="utmstack",query="open"}`:                             3,
+	} {
+		eventually(ctx, t, s.prometheus, expr, want)
+	}
+	if code, body := s.get(t, http.MethodGet, "/probe?target=http://127.0.0.1:1", true); code != http.StatusBadRequest {
+		t.Fatalf("a probe of an unconfigured address: HTTP %d %s, want 400", code, body)
 	}
 }
 

@@ -1,0 +1,43 @@
+package collector
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// ProbeHandler serves /probe?target=<name>: the named target's queries, with
+// the same metric names as /metrics, on a registry of the probe's own. Only
+// names from the configuration are accepted, so the exporter can never be
+// made to send credentials, or anything, to an address it was not given.
+func (e *Exporter) ProbeHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("target")
+		e.mu.RLock()
+		inst, ok := e.probes[name]
+		e.mu.RUnlock()
+		if !ok {
+			e.opts.Metrics.unknownTarget.Inc()
+			http.Error(w, unknownTargetMessage(name), http.StatusBadRequest)
+			return
+		}
+		e.serve(w, r, inst.target, inst.registry)
+	})
+}
+
+func unknownTargetMessage(name string) string {
+	switch {
+	case name == "":
+		return "missing the target parameter: /probe?target=<name of a target in the configuration>"
+	case strings.Contains(name, "://") || strings.ContainsAny(name, "/:"):
+		return fmt.Sprintf("target %q looks like an address; /probe takes only the name of a target in the configuration's targets section", truncate(name))
+	}
+	return fmt.Sprintf("unknown target %q: it is not in the configuration's targets section", truncate(name))
+}
+
+func truncate(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "…"
+	}
+	return s
+}
