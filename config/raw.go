@@ -144,7 +144,7 @@ func decode(data []byte) (*rawConfig, error) {
 		if errors.Is(err, io.EOF) {
 			return &rawConfig{}, nil
 		}
-		return nil, explainUnknownKeys(err)
+		return nil, hideTaggedValues(explainUnknownKeys(err))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -154,6 +154,19 @@ func decode(data []byte) (*rawConfig, error) {
 		return nil, fmt.Errorf("line %d: a second YAML document; the file must hold exactly one", extra.Line)
 	}
 	return &raw, nil
+}
+
+// taggedValueRE matches yaml.v3's "cannot decode !!str `<value>` as a !!int",
+// which would repeat an inline secret written with a wrong tag.
+var taggedValueRE = regexp.MustCompile("cannot decode (!!\\S+) `(?s:.*)` as a (!!\\S+)$")
+
+// hideTaggedValues keeps the value out of such messages: it may be a secret.
+func hideTaggedValues(err error) error {
+	msg := err.Error()
+	if !taggedValueRE.MatchString(msg) {
+		return err
+	}
+	return errors.New(taggedValueRE.ReplaceAllString(msg, "cannot decode a value tagged $2 (the value is not shown: it may be a secret)"))
 }
 
 // sections names each YAML shape the way a user knows it, for messages

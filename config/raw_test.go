@@ -151,3 +151,15 @@ func TestDecodeIsOneDocument(t *testing.T) {
 		t.Error("no error for two documents")
 	}
 }
+
+func TestTaggedSecretNotEchoed(t *testing.T) {
+	for _, doc := range []string{
+		"utmstack:\n  url: https://h\n  auth: {username: u, password: !!int hunter22secret}\n",
+		"utmstack:\n  url: https://h\n  auth: {internal_key: !!float hunter22secret}\n",
+	} {
+		_, err := Parse([]byte(doc), "utmstack.yml", nil)
+		if err == nil || strings.Contains(err.Error(), "hunter22secret") || !strings.Contains(err.Error(), "cannot decode a value tagged") {
+			t.Errorf("err = %v: want a decode error that does not repeat the value", err)
+		}
+	}
+}
