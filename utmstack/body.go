@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"unicode/utf8"
 )
@@ -20,9 +21,17 @@ func readBody(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("reading body: %w", err)
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("body larger than the %d-byte limit", limit)
+		return nil, errBodyLimit(limit)
 	}
 	return body, nil
+}
+
+// errBodyLimit is a body that was whole but too large, as opposed to one
+// that broke off.
+type errBodyLimit int64
+
+func (e errBodyLimit) Error() string {
+	return fmt.Sprintf("body larger than the %d-byte limit", int64(e))
 }
 
 // describeBody names the kind of a body without repeating its content: used
@@ -41,6 +50,23 @@ func describeBody(body []byte) string {
 	}
 	return fmt.Sprintf("%d bytes that are not a JSON object", len(body))
 }
+
+// jwtPattern matches a JWT or any piece of one from its start: the header
+// {"alg":...} always encodes to "eyJ".
+var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){0,2}`)
+
+// scrub blanks out what must never be quoted from an answer: the
+// configured credential and anything shaped like a JWT. An error page or a
+// proxy that echoes the request would otherwise carry them into the log.
+func (c *Client) scrub(body []byte) []byte {
+	out := jwtPattern.ReplaceAllLiteral(body, []byte(redacted))
+	if c.secret != "" {
+		out = bytes.ReplaceAll(out, []byte(c.secret), []byte(redacted))
+	}
+	return out
+}
+
+func (c *Client) scrubText(s string) string { return string(c.scrub([]byte(s))) }
 
 // snippet quotes the start of a body for error messages about data answers,
 // which hold no credentials: enough to recognise an HTML error page.

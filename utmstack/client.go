@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
@@ -70,6 +71,8 @@ type Client struct {
 	now       func() time.Time
 	maxBody   int64
 	userAgent string
+	secret    string // the configured credential, kept out of quoted answers
+	closed    atomic.Bool
 }
 
 // New builds a client. It does not contact UTMStack.
@@ -88,6 +91,7 @@ func New(opts Options) (*Client, error) {
 		now:       opts.Now,
 		maxBody:   opts.MaxBodyBytes,
 		userAgent: opts.UserAgent,
+		secret:    opts.Credentials.Secret.Reveal(),
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -122,8 +126,13 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// Close releases idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+// Close releases idle connections, and those of requests still in flight
+// as each one ends: a client replaced by a reload may still be finishing a
+// round, and its connections would otherwise idle on for minutes.
+func (c *Client) Close() {
+	c.closed.Store(true)
+	c.http.CloseIdleConnections()
+}
 
 // response is an answer whose body was read within the size limit.
 type response struct {
@@ -147,6 +156,11 @@ func (c *Client) send(ctx context.Context, endpoint, method, path string, payloa
 	if decorate != nil {
 		decorate(req.Header)
 	}
+	defer func() {
+		if c.closed.Load() {
+			c.http.CloseIdleConnections()
+		}
+	}()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observe(endpoint, 0)
@@ -156,7 +170,8 @@ func (c *Client) send(ctx context.Context, endpoint, method, path string, payloa
 	c.observe(endpoint, resp.StatusCode)
 	body, err := readBody(resp.Body, c.maxBody)
 	if err != nil {
-		return nil, &Error{Endpoint: endpoint, Status: resp.StatusCode, Err: err}
+		var tooLarge errBodyLimit
+		return nil, &Error{Endpoint: endpoint, Status: resp.StatusCode, Err: err, incomplete: !errors.As(err, &tooLarge)}
 	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
@@ -201,7 +216,7 @@ func (c *Client) call(ctx context.Context, endpoint, path string, payload []byte
 
 // judge turns a data answer into its body or an error.
 func (c *Client) judge(endpoint string, resp *response, cred credential) ([]byte, error) {
-	utmErr := resp.header.Get("X-UtmStack-error")
+	utmErr := c.scrubText(resp.header.Get("X-UtmStack-error"))
 	switch {
 	case resp.status == http.StatusOK:
 		return resp.body, nil
@@ -218,7 +233,7 @@ func (c *Client) judge(endpoint string, resp *response, cred credential) ([]byte
 		return nil, c.rejected(ReasonBadCredentials, &Error{Endpoint: endpoint, Status: resp.status,
 			Err: errors.New("API key rejected (unknown, expired, or the caller's IP is not allowed)")})
 	}
-	return nil, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr, Err: fmt.Errorf("unexpected answer: %s", snippet(resp.body))}
+	return nil, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr, Err: fmt.Errorf("unexpected answer: %s", snippet(c.scrub(resp.body)))}
 }
 
 // rejected reports a credential UTMStack refused on a data call.

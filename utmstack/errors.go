@@ -2,6 +2,7 @@ package utmstack
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -29,6 +30,9 @@ type Error struct {
 	Status        int
 	UTMStackError string
 	Err           error
+	// incomplete: the status line came but the body broke off or did not
+	// arrive before the deadline.
+	incomplete bool
 }
 
 func (e *Error) Error() string {
@@ -49,8 +53,18 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Answered tells whether UTMStack sent an HTTP answer at all.
-func (e *Error) Answered() bool { return e.Status != 0 }
+// Answered tells whether UTMStack itself sent a whole HTTP answer. It did
+// not when nothing came, when the body broke off or outlived the deadline,
+// or when a gateway answered 502, 503 or 504 for it: UTMStack's own
+// controllers never use those; nginx in front of it does when the backend is
+// down.
+func (e *Error) Answered() bool {
+	switch e.Status {
+	case 0, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return false
+	}
+	return !e.incomplete
+}
 
 // AuthError is a failure to authenticate. Attempted is false when the
 // client did not contact UTMStack because a login backoff was still running;

@@ -179,7 +179,7 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 	if err != nil {
 		return "", tokenClaims{}, ReasonError, err
 	}
-	utmErr := resp.header.Get("X-UtmStack-error")
+	utmErr := a.c.scrubText(resp.header.Get("X-UtmStack-error"))
 	fail := func(reason Reason, msg string) (string, tokenClaims, Reason, error) {
 		return "", tokenClaims{}, reason, &Error{Endpoint: endpointAuthenticate, Status: resp.status, UTMStackError: utmErr, Err: errors.New(msg)}
 	}

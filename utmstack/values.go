@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -47,6 +49,13 @@ func (c *Client) ValuesWithCount(ctx context.Context, req ValuesRequest) (map[st
 	}
 	counts, err := parseCounts(body)
 	if err != nil {
+		// The message quotes the body; say it again from a scrubbed copy
+		// in case the body echoes a credential.
+		if _, scrubbedErr := parseCounts(c.scrub(body)); scrubbedErr != nil {
+			err = scrubbedErr
+		} else {
+			err = errors.New("expected a JSON object of counts")
+		}
 		return nil, &Error{Endpoint: endpointValuesWithCount, Status: 200, Err: err}
 	}
 	return counts, nil
@@ -62,7 +71,8 @@ func parseCounts(body []byte) (map[string]int64, error) {
 	if err := dec.Decode(&raw); err != nil || raw == nil {
 		return nil, fmt.Errorf("expected a JSON object of counts, got %s", snippet(body))
 	}
-	if dec.More() {
+	// More() misses a stray ] or }; only the end of input will do.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("expected one JSON object of counts, got trailing data after it")
 	}
 	counts := make(map[string]int64, len(raw))
