@@ -138,7 +138,8 @@ func usableLabel(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !unicode.IsPrint(r) {
+		// The JSON decoder turns invalid bytes into U+FFFD.
+		if !unicode.IsPrint(r) || r == utf8.RuneError {
 			return false
 		}
 	}

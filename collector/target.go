@@ -66,7 +66,8 @@ func (t *target) scrape(ctx context.Context) (*roundResult, map[string]time.Time
 		return last, successes
 	}
 	pending := t.inflight
-	if pending == nil {
+	started := pending == nil
+	if started {
 		pending = &pendingRound{done: make(chan struct{})}
 		t.inflight = pending
 		go t.run(ctx, pending)
@@ -75,12 +76,19 @@ func (t *target) scrape(ctx context.Context) (*roundResult, map[string]time.Time
 	}
 	t.mu.Unlock()
 
+	// The scrape that started the round shares its deadline: the round's
+	// calls are cancelled at that very moment, so waiting for the round's
+	// result (what finished in time) is bounded and loses nothing.
+	var timeout <-chan struct{}
+	if !started {
+		timeout = ctx.Done()
+	}
 	select {
 	case <-pending.done:
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		return pending.result, t.successesLocked()
-	case <-ctx.Done():
+	case <-timeout:
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		return t.timedOut(ctx.Err()), t.successesLocked()
