@@ -13,7 +13,7 @@ BUILDDATE := $(shell date -u +%Y%m%d-%H:%M:%S)
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) \
              -X $(PKG).Branch=$(BRANCH) -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: all build fake test unit e2e rules-test prometheus-deps check fmt-check vet tidy-check config-check demo clean
+.PHONY: all build fake test unit e2e rules-test fuzz prometheus-deps check fmt-check vet tidy-check config-check demo clean
 
 all: check build
 
@@ -28,7 +28,7 @@ demo: build fake
 	./scripts/demo.sh
 
 # The command the README and CI run.
-test: check unit config-check rules-test e2e
+test: check unit config-check rules-test fuzz e2e
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -36,6 +36,14 @@ unit:
 # The exporter binary, the fake UTMStack and a real Prometheus, on loopback.
 e2e: prometheus-deps
 	$(GO) test -tags e2e -count=1 ./e2e/
+
+# A short run of every fuzz target (their seed corpora already run in unit).
+FUZZTIME ?= 10s
+fuzz:
+	@for target in FuzzParseLoginResponse FuzzParseTokenClaims FuzzTokenClaimsRoundTrip FuzzParseCounts; do \
+	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./utmstack/ || exit 1; \
+	done
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./config/
 
 # The shipped alert rules and scrape config, with their promtool unit tests.
 rules-test: prometheus-deps
