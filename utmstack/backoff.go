@@ -1,6 +1,9 @@
 package utmstack
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // UTMStack blocks a source IP for 10 minutes once it has seen 10 failed
 // logins from it (LoginAttemptService, MAX_ATTEMPT = 10). The schedule below
@@ -33,4 +36,44 @@ func loginBackoff(reason Reason, n int) time.Duration {
 		d = max
 	}
 	return d
+}
+
+// rejectionBackoff holds data calls back after UTMStack refused the
+// credential on one (a key it does not accept, a role it does not grant, a
+// fresh token refused again): repeating the call each scrape would only add
+// failed requests, application events and, for passwords, logins. A reload
+// with new credentials builds a new client and so starts clean.
+type rejectionBackoff struct {
+	mu       sync.Mutex
+	failures int
+	until    time.Time
+	last     *AuthError
+}
+
+// check fails fast while a rejection backoff runs.
+func (b *rejectionBackoff) check(now time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.last == nil || !now.Before(b.until) {
+		return nil
+	}
+	return &AuthError{Reason: b.last.Reason, Attempted: false, RetryAt: b.until, Err: b.last.Err}
+}
+
+// record starts or extends the backoff and returns err with its end.
+func (b *rejectionBackoff) record(now time.Time, err *AuthError) *AuthError {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failures++
+	b.until = now.Add(loginBackoff(ReasonBadCredentials, b.failures))
+	b.last = err
+	err.RetryAt = b.until
+	return err
+}
+
+// reset ends the backoff after an accepted call.
+func (b *rejectionBackoff) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failures, b.last = 0, nil
 }

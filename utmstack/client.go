@@ -73,6 +73,8 @@ type Client struct {
 	userAgent string
 	secret    string // the configured credential, kept out of quoted answers
 	closed    atomic.Bool
+
+	rejections rejectionBackoff
 }
 
 // New builds a client. It does not contact UTMStack.
@@ -197,6 +199,9 @@ func (c *Client) observe(endpoint string, code int) {
 // key is new at every start): the token is dropped, the client logs in once
 // and retries once. Never more.
 func (c *Client) call(ctx context.Context, endpoint, path string, payload []byte) ([]byte, error) {
+	if err := c.rejections.check(c.now()); err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		cred, err := c.auth.credential(ctx)
 		if err != nil {
@@ -219,6 +224,7 @@ func (c *Client) judge(endpoint string, resp *response, cred credential) ([]byte
 	utmErr := c.scrubText(resp.header.Get("X-UtmStack-error"))
 	switch {
 	case resp.status == http.StatusOK:
+		c.rejections.reset()
 		return resp.body, nil
 	case resp.status == http.StatusUnauthorized:
 		return nil, c.rejected(ReasonBadCredentials, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr,
@@ -241,5 +247,5 @@ func (c *Client) rejected(reason Reason, err error) error {
 	if c.hooks.AuthFailure != nil {
 		c.hooks.AuthFailure(reason)
 	}
-	return &AuthError{Reason: reason, Attempted: true, Err: err}
+	return c.rejections.record(c.now(), &AuthError{Reason: reason, Attempted: true, Err: err})
 }

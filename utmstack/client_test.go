@@ -265,16 +265,26 @@ func TestForbiddenDoesNotLogInAgain(t *testing.T) {
 		return false
 	})
 	c := f.client(t, password())
-	for range 3 {
+	for i := range 3 {
 		_, err := c.ValuesWithCount(context.Background(), byStatus)
 		var authErr *utmstack.AuthError
-		if !errors.As(err, &authErr) || authErr.Reason != utmstack.ReasonForbidden {
-			t.Fatalf("err = %v, want forbidden", err)
+		if !errors.As(err, &authErr) || authErr.Reason != utmstack.ReasonForbidden || authErr.Attempted != (i == 0) {
+			t.Fatalf("call %d: err = %v, want forbidden, attempted only the first time", i, err)
 		}
 	}
-	if f.logins() != 1 || f.dataCalls() != 3 {
-		t.Fatalf("%d logins and %d data calls, want 1 and 3", f.logins(), f.dataCalls())
+	// The refusal holds calls back for a minute, then one is tried again.
+	f.clock.Advance(time.Minute)
+	if _, err := c.ValuesWithCount(context.Background(), byStatus); err == nil {
+		t.Fatal("want forbidden again")
 	}
+	if f.logins() != 1 || f.dataCalls() != 2 || f.counts.failed(utmstack.ReasonForbidden) != 2 {
+		t.Fatalf("%d logins, %d data calls, %d forbidden; want 1, 2, 2", f.logins(), f.dataCalls(), f.counts.failed(utmstack.ReasonForbidden))
+	}
+	// An accepted call ends the backoff.
+	f.fake.SetFault(nil)
+	f.clock.Advance(2 * time.Minute)
+	got, err := c.ValuesWithCount(context.Background(), byStatus)
+	wantStatusCounts(t, got, err)
 }
 
 func TestTFARequired(t *testing.T) {
