@@ -126,6 +126,11 @@ func countryBreakdown(buckets map[string]int64, top int, total int64) []labelCou
 		}
 		countries = countries[:top]
 	}
+	// The keys may be substrings of the whole answer; copy the few kept so
+	// the answer is not held until the next round.
+	for i := range countries {
+		countries[i].label = strings.Clone(countries[i].label)
+	}
 	if missing := total - seen; missing > 0 {
 		unknown += missing
 	}

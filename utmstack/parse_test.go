@@ -2,6 +2,7 @@ package utmstack
 
 import (
 	"encoding/base64"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +161,35 @@ func TestRefreshTime(t *testing.T) {
 	}
 	if got := refreshTime(now, time.Time{}); !got.IsZero() {
 		t.Errorf("no exp: refresh at %v, want never", got)
+	}
+}
+
+// TestPlainCountsAgreeWithTheGeneralParser: the fast path takes only what
+// it can read exactly, and says so; the rest goes to encoding/json.
+func TestPlainCountsAgreeWithTheGeneralParser(t *testing.T) {
+	for body, wantFast := range map[string]bool{
+		`{"2": 812, "5": 97}`:               true,
+		" {\n\t\"US\":1 ,\r\"CN\" : 0 } \n": true,
+		`{}`:                                true,
+		`{"a":1}}`:                          false, // trailing data: the general parser's error
+		`{"a":01}`:                          false, // not JSON
+		`{"a":1.0}`:                         false, // whole float: accepted by the general parser
+		`{"a":1e3}`:                         false,
+		`{"T\u00fcrkiye":3}`:                false, // escape
+		`{"Türkiye":3}`:                     false, // non-ASCII
+		`{"a":1,"a":2}`:                     false, // duplicate: last wins in encoding/json
+		`{"a":"12"}`:                        false,
+		`{"a":1234567890123456789}`:         false, // 19 digits
+		`{"a":-1}`:                          false,
+	} {
+		fast, ok := parsePlainCounts([]byte(body))
+		if ok != wantFast {
+			t.Errorf("%q: fast path ok=%v, want %v", body, ok, wantFast)
+			continue
+		}
+		general, err := parseCounts([]byte(body))
+		if ok && (err != nil || !reflect.DeepEqual(fast, general)) {
+			t.Errorf("%q: fast %v, general %v (%v)", body, fast, general, err)
+		}
 	}
 }

@@ -65,6 +65,9 @@ func (c *Client) ValuesWithCount(ctx context.Context, req ValuesRequest) (map[st
 // integers. Anything else (an HTML page, an array, strings, fractions) is an
 // error that says what was expected.
 func parseCounts(body []byte) (map[string]int64, error) {
+	if counts, ok := parsePlainCounts(body); ok {
+		return counts, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var raw map[string]any

@@ -1,0 +1,410 @@
+package collector
+
+// Benchmarks of a scrape's cost, and the check that repeated scrapes send
+// byte-identical request bodies. How to run them and what the figures mean:
+// BENCHMARKS.md at the repository root.
+//
+//	go test ./collector/ -run '^$' -bench . -benchmem -count 5
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
+)
+
+// benchTwentyQueries is 20 queries of 3 calls each (status for the total,
+// severity, country): 60 upstream calls per round.
+func benchTwentyQueries() string {
+	var b strings.Builder
+	b.WriteString("queries:\n")
+	windows := []string{"1h", "24h", "7d", "30d"}
+	for i := range 20 {
+		fmt.Fprintf(&b, "  - name: q%02d\n    window: %s\n    filters:\n      - {field: status, operator: IS, value: %d}\n    by: [severity, country]\n",
+			i, windows[i%len(windows)], 1+i%5)
+	}
+	return b.String()
+}
+
+// benchQuerySets are the configurations benchmarked, with their calls per round.
+var benchQuerySets = []struct {
+	name  string
+	yaml  string
+	calls int
+}{
+	{"builtin", "", 6},
+	{"20queries", benchTwentyQueries(), 60},
+}
+
+// benchEnv is an exporter served the way main serves it (Go and process
+// collectors, promhttp instrumentation) in front of an upstream.
+type benchEnv struct {
+	upstream *httptest.Server
+	exporter *Exporter
+	server   *httptest.Server
+	client   *http.Client
+	identity bool // scrape without gzip
+}
+
+// newBenchEnv starts upstream and an exporter configured by yamlBody (as in
+// newHarness: appended after the url and auth lines).
+func newBenchEnv(tb testing.TB, upstream http.Handler, clock *utmstacktest.Clock, yamlBody string) *benchEnv {
+	return newBenchEnvWith(tb, upstream, clock, yamlBody, false)
+}
+
+// newBenchEnvWith is newBenchEnv; bare is main's --web.disable-exporter-metrics:
+// no Go and process collectors, no promhttp instrumentation.
+func newBenchEnvWith(tb testing.TB, upstream http.Handler, clock *utmstacktest.Clock, yamlBody string, bare bool) *benchEnv {
+	tb.Helper()
+	env := &benchEnv{upstream: httptest.NewServer(upstream)}
+	tb.Cleanup(env.upstream.Close)
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(versioncollector.NewCollector("utmstack_exporter"))
+	if !bare {
+		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	config.NewReloader("unused.yml", nil, nil, slog.New(slog.DiscardHandler), registry)
+	opts := Options{Metrics: NewProcessMetrics(registry), Gatherer: registry, Logger: slog.New(slog.DiscardHandler)}
+	if clock != nil {
+		opts.Now = clock.Now
+	}
+	env.exporter = New(opts)
+	text := fmt.Sprintf("utmstack:\n  url: %s\n  auth:\n    username: %s\n%s", env.upstream.URL, testUser, yamlBody)
+	cfg, err := config.Parse([]byte(text), "bench.yml", func(k string) (string, bool) {
+		return testPassword, k == "UTMSTACK_PASSWORD"
+	})
+	if err != nil {
+		tb.Fatalf("config: %v\n%s", err, text)
+	}
+	if err := env.exporter.Apply(cfg); err != nil {
+		tb.Fatal(err)
+	}
+	var handler http.Handler = env.exporter
+	if !bare {
+		handler = promhttp.InstrumentMetricHandler(registry, env.exporter)
+	}
+	env.server = httptest.NewServer(handler)
+	tb.Cleanup(env.server.Close)
+	env.client = env.server.Client()
+	return env
+}
+
+// scrape is one Prometheus-like GET: gzip asked for (and not decompressed
+// here, as Prometheus' own client would), the body read to the end.
+func (env *benchEnv) scrape(tb testing.TB, buf *bytes.Buffer) {
+	req, _ := http.NewRequest(http.MethodGet, env.server.URL, nil)
+	req.Header.Set("Accept", "text/plain;version=0.0.4;q=0.9,*/*;q=0.1")
+	if env.identity {
+		req.Header.Set("Accept-Encoding", "identity") // else net/http asks for gzip itself
+	} else {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+	resp, err := env.client.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("scrape: status %d, err %v", resp.StatusCode, err)
+	}
+}
+
+// mustBeUp fails unless a plain-text scrape shows every query succeeding, so
+// a benchmark never measures failures.
+func (env *benchEnv) mustBeUp(tb testing.TB) {
+	tb.Helper()
+	resp, err := env.client.Get(env.server.URL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	up, queries := false, 0
+	for _, line := range strings.Split(string(body), "\n") {
+		switch {
+		case line == "utmstack_up 1":
+			up = true
+		case strings.HasPrefix(line, "utmstack_query_up{"):
+			if !strings.HasSuffix(line, " 1") {
+				tb.Fatalf("a query failed: %s", line)
+			}
+			queries++
+		}
+	}
+	if !up || queries == 0 {
+		tb.Fatalf("the exporter is not up (utmstack_up 1: %v, queries: %d)", up, queries)
+	}
+}
+
+// benchStub answers like UTMStack without evaluating anything: a login
+// with an opaque token, and canned values-with-count bodies chosen by the
+// request's field, so the figures are the exporter's cost, not the fake's.
+type benchStub struct {
+	status, severity, country []byte
+	calls                     atomic.Int64
+	logins                    atomic.Int64
+}
+
+func newBenchStub(countries int) *benchStub {
+	s := &benchStub{
+		status:   []byte(`{"5":5120,"2":1377,"1":640,"3":212,"4":31}`),
+		severity: []byte(`{"1":3600,"2":2410,"3":1370}`),
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := range countries {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"%c%c":%d`, 'A'+i/26%26, 'A'+i%26, 5000/(i+1)+1)
+	}
+	b.WriteByte('}')
+	s.country = []byte(b.String())
+	return s
+}
+
+// The aggregated field is the body's first key (filters on the same field
+// come later in the body).
+var (
+	benchStatusField   = []byte(`{"field":"status"`)
+	benchSeverityField = []byte(`{"field":"severity"`)
+)
+
+func (s *benchStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var buf [4096]byte
+	n, _ := io.ReadFull(r.Body, buf[:])
+	_, _ = io.Copy(io.Discard, r.Body)
+	body := buf[:n]
+	var answer []byte
+	switch r.URL.Path {
+	case "/api/authenticate":
+		s.logins.Add(1)
+		answer = []byte(`{"success":true,"forceTfa":false,"token":"opaque-bench-token"}`)
+	case dataPath:
+		s.calls.Add(1)
+		switch {
+		case bytes.HasPrefix(body, benchStatusField):
+			answer = s.status
+		case bytes.HasPrefix(body, benchSeverityField):
+			answer = s.severity
+		default:
+			answer = s.country
+		}
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+	_, _ = w.Write(answer)
+}
+
+// BenchmarkScrape is one whole scrape through HTTP: a GET of /metrics, one
+// round of upstream calls on loopback, the breakdowns, the exposition with
+// the Go and process metrics beside it, gzip as Prometheus asks for it.
+//
+//   - fake: the in-process fake UTMStack with 2000 demo alerts (40
+//     countries); its filter evaluation is in the figures.
+//   - stub: canned answers with n countries; the figures are the exporter's
+//     work plus net/http on both ends of the loopback calls.
+func BenchmarkScrape(b *testing.B) {
+	for _, qs := range benchQuerySets {
+		b.Run("fake/"+qs.name, func(b *testing.B) {
+			clock := utmstacktest.NewClock(epoch)
+			fake := utmstacktest.New(utmstacktest.Options{Clock: clock, Users: map[string]string{testUser: testPassword},
+				Alerts: utmstacktest.DemoAlerts(epoch, 2000, 1)})
+			env := newBenchEnv(b, fake, clock, qs.yaml)
+			env.mustBeUp(b)
+			before := fake.Requests(http.MethodPost, dataPath)
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				env.scrape(b, &buf)
+			}
+			calls := fake.Requests(http.MethodPost, dataPath) - before
+			b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
+			if calls != qs.calls*b.N {
+				b.Errorf("%d upstream calls in %d scrapes, want %d per scrape", calls, b.N, qs.calls)
+			}
+		})
+	}
+	for _, qs := range benchQuerySets {
+		for _, countries := range []int{30, 100, 250} {
+			if qs.name != "builtin" && countries != 250 {
+				continue
+			}
+			b.Run(fmt.Sprintf("stub/%s/countries=%d", qs.name, countries), func(b *testing.B) {
+				stub := newBenchStub(countries)
+				env := newBenchEnv(b, stub, nil, qs.yaml)
+				env.mustBeUp(b)
+				before := stub.calls.Load()
+				var buf bytes.Buffer
+				b.ReportAllocs()
+				for b.Loop() {
+					env.scrape(b, &buf)
+				}
+				calls := int(stub.calls.Load() - before)
+				b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
+				if calls != qs.calls*b.N {
+					b.Errorf("%d upstream calls in %d scrapes, want %d per scrape", calls, b.N, qs.calls)
+				}
+				if n := stub.logins.Load(); n != 1 {
+					b.Fatalf("%d logins, want 1", n)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkRound is a round alone (upstream calls, parsing, breakdowns)
+// against the stub: no exposition, no HTTP in front of the exporter.
+func BenchmarkRound(b *testing.B) {
+	for _, countries := range []int{30, 250} {
+		b.Run(fmt.Sprintf("stub/builtin/countries=%d", countries), func(b *testing.B) {
+			env := newBenchEnv(b, newBenchStub(countries), nil, "")
+			env.mustBeUp(b)
+			t := env.exporter.current()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if r, _ := t.scrape(ctx); !r.up {
+					b.Fatal("round failed")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkExposition is a scrape whose round is reused (min_interval on a
+// clock that stands still): the per-scrape registry, the gathering of it
+// and of the process registry, the encoding, and gzip unless identity.
+// bare is main's --web.disable-exporter-metrics (no Go and process metrics).
+func BenchmarkExposition(b *testing.B) {
+	for _, c := range []struct {
+		name           string
+		bare, identity bool
+	}{{"main/gzip", false, false}, {"main/identity", false, true}, {"bare/gzip", true, false}, {"bare/identity", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			clock := utmstacktest.NewClock(epoch)
+			env := newBenchEnvWith(b, newBenchStub(250), clock, "  min_interval: 1h\n", c.bare)
+			env.identity = c.identity
+			env.mustBeUp(b)
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				env.scrape(b, &buf)
+			}
+			b.ReportMetric(float64(buf.Len()), "body-bytes")
+		})
+	}
+}
+
+// BenchmarkCountryBreakdown is the top-20 cut of n country buckets.
+func BenchmarkCountryBreakdown(b *testing.B) {
+	for _, n := range []int{30, 100, 250} {
+		buckets := make(map[string]int64, n)
+		var sum int64
+		for i := range n {
+			c := int64(5000/(i+1) + 1)
+			buckets[fmt.Sprintf("%c%c", 'A'+i/26%26, 'A'+i%26)] = c
+			sum += c
+		}
+		b.Run("countries="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if out := countryBreakdown(buckets, 20, sum+7); len(out) != 22 {
+					b.Fatalf("%d series, want 22", len(out))
+				}
+			}
+		})
+	}
+}
+
+// benchRecorder keeps the body of every values-with-count request, then
+// hands the request on with the body restored.
+type benchRecorder struct {
+	next   http.Handler
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (rec *benchRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == dataPath {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec.mu.Lock()
+		rec.bodies = append(rec.bodies, string(body))
+		rec.mu.Unlock()
+	}
+	rec.next.ServeHTTP(w, r)
+}
+
+// take returns the bodies recorded since the last call, sorted (calls run
+// in parallel, so their order varies).
+func (rec *benchRecorder) take() []string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	out := rec.bodies
+	rec.bodies = nil
+	slices.Sort(out)
+	return out
+}
+
+// TestWindowRoundingSendsIdenticalBodies: two scrapes within one minute, and
+// a second exporter (the other half of an HA Prometheus pair), send
+// byte-identical values-with-count bodies, so OpenSearch's request cache can
+// answer the repeats. The window is date math resolved by OpenSearch, so the
+// bodies carry no clock reading at all.
+func TestWindowRoundingSendsIdenticalBodies(t *testing.T) {
+	clock := utmstacktest.NewClock(epoch.Add(10 * time.Second))
+	fake := utmstacktest.New(utmstacktest.Options{Clock: clock, Users: map[string]string{testUser: testPassword},
+		Alerts: utmstacktest.DemoAlerts(epoch, 500, 1)})
+	rec := &benchRecorder{next: fake}
+	first := newBenchEnv(t, rec, clock, "")
+	second := newBenchEnv(t, rec, clock, "")
+
+	first.mustBeUp(t)
+	a := rec.take()
+	clock.Advance(30 * time.Second)
+	first.mustBeUp(t)
+	b := rec.take()
+	second.mustBeUp(t)
+	c := rec.take()
+	if len(a) != 6 {
+		t.Fatalf("%d values-with-count calls in a round, want 6", len(a))
+	}
+	if !slices.Equal(a, b) {
+		t.Fatalf("two scrapes 30 s apart sent different bodies:\n%s\n---\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+	if !slices.Equal(a, c) {
+		t.Fatalf("two exporters sent different bodies:\n%s\n---\n%s", strings.Join(a, "\n"), strings.Join(c, "\n"))
+	}
+	for _, body := range a {
+		if !strings.Contains(body, `"value":["now-24h/m","now/m"]`) {
+			t.Fatalf("body without the rounded window: %s", body)
+		}
+	}
+	t.Logf("6 bodies, identical across scrapes and exporters; e.g. %s", a[0])
+}
