@@ -13,7 +13,7 @@ BUILDDATE := $(shell date -u +%Y%m%d-%H:%M:%S)
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) \
              -X $(PKG).Branch=$(BRANCH) -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: all build fake test unit e2e rules-test fuzz prometheus-deps check fmt-check vet tidy-check config-check demo clean
+.PHONY: all build fake test unit e2e rules-test fuzz bench bench-load prometheus-deps check fmt-check vet tidy-check config-check demo clean
 
 all: check build
 
@@ -36,6 +36,13 @@ unit:
 # The exporter binary, the fake UTMStack and a real Prometheus, on loopback.
 e2e: prometheus-deps
 	$(GO) test -tags e2e -count=1 ./e2e/
+
+# Go benchmarks (about 2.5 minutes) and the load test (under 2 minutes): see BENCHMARKS.md.
+bench:
+	$(GO) test -p 1 ./utmstack/ ./collector/ -run '^$$' -bench . -benchmem -count 6
+
+bench-load:
+	$(GO) run ./tools/loadtest -latency 50ms -scrapers 50 -duration 30s
 
 # A short run of every fuzz target (their seed corpora already run in unit).
 FUZZTIME ?= 10s
