@@ -1,22 +1,16 @@
 package collector
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/utmstack/utmstack_exporter/internal/testcert"
 )
 
 // UTMStack ships with a self-signed certificate. The exporter verifies it
@@ -58,21 +52,12 @@ func writePEM(t *testing.T, name string, der []byte) string {
 // otherCA is a CA that did not sign the server's certificate.
 func otherCA(t *testing.T) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	cert, _ := testcert.SelfSigned(t, "some other CA")
+	path := filepath.Join(t.TempDir(), "other-ca.crt")
+	if err := os.WriteFile(path, cert, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "some other CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writePEM(t, "other-ca.crt", der)
+	return path
 }
 
 const upOne = "# HELP utmstack_up 1 when UTMStack answered and authentication succeeded during this scrape.\n# TYPE utmstack_up gauge\nutmstack_up 1\n"
