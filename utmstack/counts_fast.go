@@ -15,7 +15,9 @@ func parsePlainCounts(body []byte) (counts map[string]int64, ok bool) {
 	if i >= len(s) || s[i] != '{' {
 		return nil, false
 	}
-	counts = make(map[string]int64, strings.Count(s, ":"))
+	// The hint is capped: a large odd body full of colons must not size a
+	// huge map before its shape is checked. 500 is the most buckets asked.
+	counts = make(map[string]int64, min(strings.Count(s, ":"), 512))
 	i = skipSpace(s, i+1)
 	if i < len(s) && s[i] == '}' {
 		return counts, skipSpace(s, i+1) == len(s)

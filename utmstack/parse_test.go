@@ -3,6 +3,7 @@ package utmstack
 import (
 	"encoding/base64"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -132,12 +133,12 @@ func TestLoginBackoff(t *testing.T) {
 		n      int
 		want   time.Duration
 	}{
-		{ReasonBadCredentials, 1, time.Minute},
-		{ReasonBadCredentials, 2, 2 * time.Minute},
-		{ReasonBadCredentials, 4, 8 * time.Minute},
-		{ReasonBadCredentials, 5, 15 * time.Minute},
+		{ReasonBadCredentials, 1, 2 * time.Minute},
+		{ReasonBadCredentials, 2, 4 * time.Minute},
+		{ReasonBadCredentials, 3, 8 * time.Minute},
+		{ReasonBadCredentials, 4, 15 * time.Minute},
 		{ReasonBadCredentials, 1000, 15 * time.Minute},
-		{ReasonTFARequired, 1, time.Minute},
+		{ReasonTFARequired, 1, 2 * time.Minute},
 		{ReasonLocked, 1, 11 * time.Minute},
 		{ReasonLocked, 2, 22 * time.Minute},
 		{ReasonLocked, 50, 30 * time.Minute},
@@ -191,5 +192,21 @@ func TestPlainCountsAgreeWithTheGeneralParser(t *testing.T) {
 		if ok && (err != nil || !reflect.DeepEqual(fast, general)) {
 			t.Errorf("%q: fast %v, general %v (%v)", body, fast, general, err)
 		}
+	}
+}
+
+// TestOddBodyDoesNotSizeAHugeMap: a large body full of colons is refused
+// without allocating per colon.
+func TestOddBodyDoesNotSizeAHugeMap(t *testing.T) {
+	body := []byte("{" + strings.Repeat(":", 1<<20))
+	allocated := testing.AllocsPerRun(1, func() { parsePlainCounts(body) })
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, ok := parsePlainCounts(body); ok {
+		t.Fatal("an odd body was accepted")
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+		t.Fatalf("parsing a 1 MiB odd body allocated %d bytes (%v allocations)", grew, allocated)
 	}
 }
