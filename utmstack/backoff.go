@@ -7,10 +7,12 @@ import (
 
 // UTMStack blocks a source IP for 10 minutes once it has seen 10 failed
 // logins from it (LoginAttemptService, MAX_ATTEMPT = 10). The schedule below
-// keeps one exporter at 4 attempts in any 10 minutes with a wrong password,
-// so even an HA pair behind one NAT stays under the threshold.
+// keeps one exporter at 3 attempts in any 10 minutes with a wrong password,
+// so even an HA pair behind one NAT stays under the threshold. Two minutes
+// at first, so that with the usual 60 s scrape interval a refused login is
+// never repeated on the next scrape.
 const (
-	credentialBackoffStart = time.Minute
+	credentialBackoffStart = 2 * time.Minute
 	credentialBackoffMax   = 15 * time.Minute
 	lockedBackoffStart     = 11 * time.Minute // the block lasts 10 minutes
 	lockedBackoffMax       = 30 * time.Minute
@@ -61,9 +63,14 @@ func (b *rejectionBackoff) check(now time.Time) error {
 }
 
 // record starts or extends the backoff and returns err with its end.
+// Calls of one round refused together count as one step, not one each.
 func (b *rejectionBackoff) record(now time.Time, err *AuthError) *AuthError {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.last != nil && now.Before(b.until) {
+		err.RetryAt = b.until
+		return err
+	}
 	b.failures++
 	b.until = now.Add(loginBackoff(ReasonBadCredentials, b.failures))
 	b.last = err

@@ -272,7 +272,11 @@ func TestForbiddenDoesNotLogInAgain(t *testing.T) {
 			t.Fatalf("call %d: err = %v, want forbidden, attempted only the first time", i, err)
 		}
 	}
-	// The refusal holds calls back for a minute, then one is tried again.
+	// The refusal holds calls back for two minutes, then one is tried again.
+	f.clock.Advance(time.Minute)
+	if _, err := c.ValuesWithCount(context.Background(), byStatus); err == nil || f.dataCalls() != 1 {
+		t.Fatalf("after one minute: err %v, %d data calls; want a fast failure", err, f.dataCalls())
+	}
 	f.clock.Advance(time.Minute)
 	if _, err := c.ValuesWithCount(context.Background(), byStatus); err == nil {
 		t.Fatal("want forbidden again")
@@ -282,9 +286,45 @@ func TestForbiddenDoesNotLogInAgain(t *testing.T) {
 	}
 	// An accepted call ends the backoff.
 	f.fake.SetFault(nil)
-	f.clock.Advance(2 * time.Minute)
+	f.clock.Advance(4 * time.Minute)
 	got, err := c.ValuesWithCount(context.Background(), byStatus)
 	wantStatusCounts(t, got, err)
+}
+
+// TestConcurrentRejectionsCountAsOneStep: the calls of one round refused
+// together must not push the backoff several steps at once.
+func TestConcurrentRejectionsCountAsOneStep(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{APIKeys: []utmstacktest.APIKey{{Key: "another"}}})
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		entered <- struct{}{}
+		<-release
+		return false
+	})
+	c := f.client(t, utmstack.Credentials{Method: utmstack.AuthAPIKey, Secret: testAPIKey})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			_, err := c.ValuesWithCount(context.Background(), byStatus)
+			errs <- err
+		}()
+	}
+	for range 4 { // all four are in flight before any is refused
+		<-entered
+	}
+	close(release)
+	var retryAt time.Time
+	for range 4 {
+		var authErr *utmstack.AuthError
+		if err := <-errs; !errors.As(err, &authErr) || !authErr.Attempted {
+			t.Fatalf("err = %v, want a refused key", err)
+		} else if authErr.RetryAt.After(retryAt) {
+			retryAt = authErr.RetryAt
+		}
+	}
+	if wait := retryAt.Sub(f.clock.Now()); wait != 2*time.Minute {
+		t.Fatalf("after one round of four refused calls the backoff is %v, want the first step, 2m", wait)
+	}
 }
 
 func TestTFARequired(t *testing.T) {
