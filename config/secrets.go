@@ -168,9 +168,17 @@ func (s secretSpec) read(p *problems, prefix string, getenv func(string) (string
 			p.add(key, "cannot read the %s: %s", s.what, err)
 			return "", "", "", false
 		}
-		// Editors and `echo` add a trailing newline; it is never part of a key.
-		value = strings.TrimRightFunc(string(data), unicode.IsSpace)
-		if value == "" {
+		// Editors and `echo` add a trailing newline, never part of a secret:
+		// a password is the file's first line, trailing blanks included (they
+		// may belong to it). Keys cannot hold blanks (they are refused
+		// below), so for keys all trailing white space goes.
+		if s.what == "password" {
+			value, _, _ = strings.Cut(string(data), "\n")
+			value = strings.TrimSuffix(value, "\r")
+		} else {
+			value = strings.TrimRightFunc(string(data), unicode.IsSpace)
+		}
+		if strings.TrimSpace(value) == "" {
 			p.add(key, "%q is empty", s.file)
 			return "", "", "", false
 		}

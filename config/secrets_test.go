@@ -240,3 +240,16 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Errorf("the proxy password leaked into the summary: %s", s)
 	}
 }
+
+// A password may end in a blank; only the file's line ending is dropped.
+func TestPasswordFileKeepsTrailingBlanks(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "password")
+	writeFile(t, pw, "ends with a space \r\n")
+	cfg, err := parse("utmstack:\n  url: https://h\n  auth:\n    username: u\n    password_file: "+pw+"\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.UTMStack.Auth.Secret.Reveal(); got != "ends with a space " {
+		t.Fatalf("password %q, want the trailing space kept and the line ending dropped", got)
+	}
+}
