@@ -624,19 +624,6 @@ func TestPersistent401OnDataCallsIsBounded(t *testing.T) {
 		loginCount(h), scrapes, maxPerScrape, h.fake.Requests(http.MethodPost, dataPath))
 }
 
-// maxInWindow is the largest number of times within any window-long span.
-func maxInWindow(times []time.Time, window time.Duration) int {
-	most := 0
-	for i := range times {
-		n := 0
-		for j := i; j < len(times) && times[j].Sub(times[i]) < window; j++ {
-			n++
-		}
-		most = max(most, n)
-	}
-	return most
-}
-
 func TestWrongPasswordForHoursNeverLocksOut(t *testing.T) {
 	h := newHarness(t, knownAlerts(), faultQueries)
 	if err := h.exporter.Apply(h.config(t, faultQueries, "wrong-password-for-hours")); err != nil {
@@ -662,7 +649,7 @@ func TestWrongPasswordForHoursNeverLocksOut(t *testing.T) {
 		h.clock.Advance(interval)
 	}
 	attempts := h.fake.LoginAttempts()
-	most := maxInWindow(attempts, 10*time.Minute)
+	most := h.fake.MaxLoginAttemptsWithin(10 * time.Minute)
 	t.Logf("wrong password: %d login attempts in %v of fake time (%d scrapes every %v, a same-credential reload every 40), at most %d in any 10 minutes",
 		len(attempts), span, scrapes, interval, most)
 	if most >= 10 {
@@ -722,7 +709,7 @@ func TestLockedOutWaitsAndRecovers(t *testing.T) {
 			h.clock.Advance(15 * time.Second)
 		}
 		attempts := h.fake.LoginAttempts()
-		most := maxInWindow(attempts, 10*time.Minute)
+		most := h.fake.MaxLoginAttemptsWithin(10 * time.Minute)
 		t.Logf("423 Locked for %v: %d login attempts, at most %d in any 10 minutes, first gap %v",
 			span, len(attempts), most, attempts[1].Sub(attempts[0]))
 		if most > 1 {

@@ -399,7 +399,7 @@ func TestWrongPasswordNeverLocksTheIPOut(t *testing.T) {
 		f.clock.Advance(15 * time.Second)
 	}
 	attempts := f.fake.LoginAttempts()
-	worst := maxInWindow(attempts, 10*time.Minute)
+	worst := f.fake.MaxLoginAttemptsWithin(10 * time.Minute)
 	if worst >= 10 {
 		t.Fatalf("%d login attempts within 10 minutes: UTMStack would lock the IP out", worst)
 	}
@@ -411,18 +411,6 @@ func TestWrongPasswordNeverLocksTheIPOut(t *testing.T) {
 			f.counts.failed(utmstack.ReasonLocked), len(attempts))
 	}
 	t.Logf("%d login attempts over %v, at most %d in any 10 minutes", len(attempts), 1000*15*time.Second, worst)
-}
-
-func maxInWindow(times []time.Time, window time.Duration) int {
-	worst := 0
-	for i := range times {
-		n := 0
-		for j := i; j < len(times) && times[j].Sub(times[i]) < window; j++ {
-			n++
-		}
-		worst = max(worst, n)
-	}
-	return worst
 }
 
 // TestLockedOutWaitsForTheBlockToLift: another client has already locked

@@ -97,3 +97,16 @@ func TestRestartClearsLockout(t *testing.T) {
 	f.srv.Restart()
 	f.login("admin", "s3cret!")
 }
+
+func TestMaxLoginAttemptsWithin(t *testing.T) {
+	f := newFixture(t, Options{})
+	// Attempts at 0, 1, 9, 10 and 25 minutes: at most 3 within 10 minutes
+	// (1, 9 and 10), since the span is half-open.
+	for _, step := range []time.Duration{0, time.Minute, 8 * time.Minute, time.Minute, 15 * time.Minute} {
+		f.clock.Advance(step)
+		wantStatus(t, f.do("POST", "/api/authenticate", loginBody("admin", "wrong-pass")), 401)
+	}
+	if got := f.srv.MaxLoginAttemptsWithin(10 * time.Minute); got != 3 {
+		t.Fatalf("MaxLoginAttemptsWithin(10m) = %d, want 3", got)
+	}
+}

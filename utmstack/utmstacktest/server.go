@@ -128,6 +128,22 @@ func (s *Server) LoginAttempts() []time.Time {
 	return append([]time.Time(nil), s.logins...)
 }
 
+// MaxLoginAttemptsWithin is the largest number of login attempts that
+// arrived within any window-long span: what UTMStack's lock-out (10 failures
+// in 10 minutes) would have seen at its worst.
+func (s *Server) MaxLoginAttemptsWithin(window time.Duration) int {
+	attempts := s.LoginAttempts()
+	most := 0
+	for i := range attempts {
+		n := 0
+		for j := i; j < len(attempts) && attempts[j].Sub(attempts[i]) < window; j++ {
+			n++
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
 // ResetCounts forgets the request counts and login attempts.
 func (s *Server) ResetCounts() {
 	s.mu.Lock()
