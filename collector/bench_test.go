@@ -289,7 +289,7 @@ func BenchmarkRound(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				if r, _ := t.scrape(ctx); !r.up {
+				if s := t.scrape(ctx); !s.result.up {
 					b.Fatal("round failed")
 				}
 			}

@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/utmstack/utmstack_exporter/config"
@@ -34,6 +36,7 @@ type Options struct {
 // settings did not change, counters, last-success times.
 type Exporter struct {
 	opts Options
+	gzip *gzipAnswers
 
 	mu     sync.RWMutex
 	cfg    *config.Config
@@ -57,7 +60,8 @@ func New(opts Options) *Exporter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Exporter{opts: opts}
+	// Compression is CPU work: as many writers as CPUs Go may use.
+	return &Exporter{opts: opts, gzip: newGzipAnswers(runtime.GOMAXPROCS(0))}
 }
 
 // clientSettings are what a client is built from. A reload that leaves them
@@ -212,24 +216,23 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve runs t's round for this request and writes its metrics beside the
-// gatherers'.
+// gatherer's.
 func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, beside prometheus.Gatherer) {
 	start := time.Now()
 	timeout := scrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), t.timeout, e.opts.TimeoutOffset)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	result, successes := t.scrape(ctx)
+	s := t.scrape(ctx)
+	duration := time.Since(start)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(scrapeCollector{result: result, successes: successes, duration: time.Since(start)})
-	gatherers := prometheus.Gatherers{reg}
-	if beside != nil {
-		gatherers = append(gatherers, beside)
-	}
-	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(e.opts.Logger.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError,
-	}).ServeHTTP(w, r)
+	mfs, err := s.families(beside)
+	mfs = withFamily(mfs, scrapeDurationFamily(duration))
+	handler := promhttp.HandlerFor(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, err }), promhttp.HandlerOpts{
+		ErrorLog:           slog.NewLogLogger(e.opts.Logger.Handler(), slog.LevelError),
+		ErrorHandling:      promhttp.ContinueOnError,
+		DisableCompression: true, // e.gzip compresses
+	})
+	e.gzip.serve(w, r, handler)
 }
 
 // scrapeTimeout is the smaller of the configured timeout and Prometheus'

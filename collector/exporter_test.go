@@ -127,10 +127,27 @@ func (h *harness) scrape(t *testing.T, want string, names ...string) {
 	}
 }
 
-// collector returns one scrape's metrics as a Collector, for CollectAndLint.
+// collector returns one scrape's metrics as a Collector, for CollectAndLint:
+// its round's and its duration.
 func (h *harness) collector() prometheus.Collector {
-	result, successes := h.exporter.current().scrape(context.Background())
-	return scrapeCollector{result: result, successes: successes}
+	s := h.exporter.current().scrape(context.Background())
+	return scrapeCollector{roundCollector{result: s.result, successes: s.successes}}
+}
+
+// scrapeCollector is a round's metrics with a scrape duration beside them,
+// as serve exports them.
+type scrapeCollector struct{ roundCollector }
+
+var scrapeDurationDesc = prometheus.NewDesc(scrapeDurationName, scrapeDurationHelp, nil, nil)
+
+func (s scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
+	s.roundCollector.Describe(ch)
+	ch <- scrapeDurationDesc
+}
+
+func (s scrapeCollector) Collect(ch chan<- prometheus.Metric) {
+	s.roundCollector.Collect(ch)
+	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, 0.25)
 }
 
 const twoQueries = `defaults:

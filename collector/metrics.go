@@ -11,7 +11,7 @@ import (
 
 const namespace = "utmstack"
 
-// Per-scrape metrics: built afresh from each round's result.
+// Per-scrape metrics: built from each round's result.
 var (
 	alertsDesc = prometheus.NewDesc("utmstack_alerts",
 		"Alerts matching the query.", []string{"query"}, nil)
@@ -29,8 +29,13 @@ var (
 		"Time the query's calls to UTMStack took during this scrape's round.", []string{"query"}, nil)
 	queryLastSuccessDesc = prometheus.NewDesc("utmstack_query_last_success_timestamp_seconds",
 		"Unix time of the query's last successful round; 0 until the first.", []string{"query"}, nil)
-	scrapeDurationDesc = prometheus.NewDesc("utmstack_scrape_duration_seconds",
-		"Time this scrape took, waiting for a shared round included.", nil, nil)
+)
+
+// The scrape duration is built per scrape straight as a protobuf family (see
+// scrapeDurationFamily), so it has a name and help rather than a Desc.
+const (
+	scrapeDurationName = "utmstack_scrape_duration_seconds"
+	scrapeDurationHelp = "Time this scrape took, waiting for a shared round included."
 )
 
 // breakdownDescs maps a breakdown kind to its metric.

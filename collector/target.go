@@ -6,6 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/utmstack/utmstack_exporter/config"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
@@ -32,8 +35,27 @@ type target struct {
 }
 
 type pendingRound struct {
-	done   chan struct{}
-	result *roundResult
+	done      chan struct{}
+	result    *roundResult
+	successes map[string]time.Time // as the round ended
+	families  sharedFamilies       // gathered once for every scrape that waited
+}
+
+// served is what a scrape gets from its target: a round's result and, when
+// the scrape waited for that round with others, the gathering they share.
+type served struct {
+	result    *roundResult
+	successes map[string]time.Time
+	shared    *sharedFamilies // nil: the scrape gathers alone
+}
+
+// families gathers the scrape's round with beside, once per shared round.
+func (s served) families(beside prometheus.Gatherer) ([]*dto.MetricFamily, error) {
+	gather := func() ([]*dto.MetricFamily, error) { return gatherRound(s.result, s.successes, beside) }
+	if s.shared == nil {
+		return gather()
+	}
+	return s.shared.gather(gather)
 }
 
 func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, now func() time.Time, logger *slog.Logger) *target {
@@ -57,13 +79,16 @@ func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Quer
 // scrape returns the result of the round this scrape belongs to. If ctx ends
 // before a shared round does, the scrape answers with every query failed
 // rather than wait past its own deadline.
-func (t *target) scrape(ctx context.Context) (*roundResult, map[string]time.Time) {
+//
+// A result reused under min_interval is gathered afresh by each scrape, so
+// that the Go and process metrics beside it stay current.
+func (t *target) scrape(ctx context.Context) served {
 	t.mu.Lock()
 	if t.minInterval > 0 && t.last != nil && t.now().Sub(t.last.finished) < t.minInterval {
 		last := t.last
 		successes := t.successesLocked()
 		t.mu.Unlock()
-		return last, successes
+		return served{result: last, successes: successes}
 	}
 	pending := t.inflight
 	started := pending == nil
@@ -85,13 +110,11 @@ func (t *target) scrape(ctx context.Context) (*roundResult, map[string]time.Time
 	}
 	select {
 	case <-pending.done:
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return pending.result, t.successesLocked()
+		return served{result: pending.result, successes: pending.successes, shared: &pending.families}
 	case <-timeout:
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		return t.timedOut(ctx.Err()), t.successesLocked()
+		return served{result: t.timedOut(ctx.Err()), successes: t.successesLocked()}
 	}
 }
 
@@ -120,6 +143,7 @@ func (t *target) run(scrapeCtx context.Context, pending *pendingRound) {
 	t.last = result
 	t.inflight = nil
 	pending.result = result
+	pending.successes = t.successesLocked()
 	t.mu.Unlock()
 	close(pending.done)
 }
