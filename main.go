@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -44,6 +46,8 @@ func main() {
 					Bool()
 		timeoutOffset = app.Flag("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds.").
 				Default("0.5s").Duration()
+		maxProcs = app.Flag("runtime.gomaxprocs", "CPUs Go may use at once (GOMAXPROCS); 0 keeps Go's default of all available CPUs. One is cheapest for an exporter: see BENCHMARKS.md.").
+				Envar("GOMAXPROCS").Default("1").String()
 		webFlags = kingpinflag.AddFlags(app, ":9850")
 		logCfg   = &promslog.Config{}
 	)
@@ -51,6 +55,10 @@ func main() {
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	procs, err := strconv.Atoi(*maxProcs)
+	if err != nil || procs < 0 {
+		app.Fatalf("--runtime.gomaxprocs (or the GOMAXPROCS environment variable) is %q; want a whole number, 0 or more", *maxProcs)
+	}
 	logger := promslog.New(logCfg)
 
 	if *configCheck {
@@ -65,6 +73,10 @@ func main() {
 
 	logger.Info("Starting "+exporterName, "version", version.Info())
 	logger.Info("Build context", "build_context", version.BuildContext())
+	if procs > 0 {
+		runtime.GOMAXPROCS(procs)
+	}
+	logger.Debug("Go runtime", "gomaxprocs", runtime.GOMAXPROCS(0))
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector(exporterName))

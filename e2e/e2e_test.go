@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -288,5 +289,38 @@ func TestPromtoolChecksARealScrape(t *testing.T) {
 	cmd.Stdin = bytes.NewBufferString(metrics)
 	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) != 0 {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// The exporter runs on one CPU unless told otherwise (--runtime.gomaxprocs,
+// BENCHMARKS.md), and refuses a value it cannot use, naming it.
+func TestGomaxprocs(t *testing.T) {
+	if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
+		t.Skipf("GOMAXPROCS=%s is set here, and the exporter rightly takes it as its --runtime.gomaxprocs", v)
+	}
+	s := startStack(t)
+	_, metrics := s.get(t, http.MethodGet, "/metrics", true)
+	if got := sample(metrics, "go_sched_gomaxprocs_threads"); got != 1 {
+		t.Errorf("go_sched_gomaxprocs_threads %v, want 1 by default", got)
+	}
+
+	bin := exporterBinary(t)
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		bad  string
+	}{
+		{[]string{"--runtime.gomaxprocs=-1"}, nil, `"-1"`},
+		{nil, []string{"GOMAXPROCS=two"}, `"two"`},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, bin, tc.args...)
+		cmd.Env = append(os.Environ(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err == nil || cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 ||
+			!strings.Contains(string(out), "--runtime.gomaxprocs") || !strings.Contains(string(out), tc.bad) {
+			t.Errorf("%v %v: err %v, output %q: want exit 1 naming the flag and %s", tc.args, tc.env, err, out, tc.bad)
+		}
 	}
 }

@@ -92,7 +92,7 @@ func main() {
 	flag.DurationVar(&o.limit, "limit", 115*time.Second, "Hard cap on the whole run, build included.")
 	flag.BoolVar(&o.keepLogs, "keep", false, "Keep the temporary directory (binary, config, exporter logs).")
 	flag.BoolVar(&o.identity, "no-gzip", false, "Scrape without asking for gzip (Prometheus always asks for it).")
-	flag.IntVar(&o.gomaxprocs, "exporter-gomaxprocs", 0, "GOMAXPROCS of the exporter process (0: Go's default, the CPUs available).")
+	flag.IntVar(&o.gomaxprocs, "exporter-gomaxprocs", -1, "The exporter's --runtime.gomaxprocs (-1: its default, 1; 0: Go's default, the CPUs available).")
 	flag.BoolVar(&o.replay, "replay", true, "Answer repeated values-with-count bodies with the fake's first answer (as OpenSearch's request cache would), so the fake's filter evaluation does not compete with the exporter for the CPU.")
 	flag.Parse()
 	if o.scrapers < 0 || o.scrapers > 1000 || o.maxConcurrency < 1 || o.maxConcurrency > 64 || o.queries < 0 || o.queries > 100 {
@@ -137,8 +137,10 @@ func run(o options) error {
 
 	machine := describeMachine()
 	fmt.Printf("## Load test\n\n")
-	procs := "default"
-	if o.gomaxprocs > 0 {
+	procs := "1 (the exporter's default)"
+	if o.gomaxprocs == 0 {
+		procs = fmt.Sprintf("Go's default (%d)", runtime.NumCPU())
+	} else if o.gomaxprocs > 0 {
 		procs = strconv.Itoa(o.gomaxprocs)
 	}
 	fmt.Printf("%s; fake UTMStack with %d demo alerts; %d upstream calls per round, max_concurrency %d (%d waves); exporter GOMAXPROCS %s; gzip %v.\n\n",
@@ -409,11 +411,11 @@ func startExporter(bin, configPath, dir, name string, gomaxprocs int, deadline t
 	defer logFile.Close()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	args := append([]string{"--config.file=" + configPath, "--web.listen-address=" + addr, "--log.level=warn"}, extra...)
+	if gomaxprocs >= 0 {
+		args = append(args, "--runtime.gomaxprocs="+strconv.Itoa(gomaxprocs))
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "UTMSTACK_PASSWORD="+password)
-	if gomaxprocs > 0 {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
-	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
