@@ -49,6 +49,23 @@ func (s roundCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// served is what a scrape gets from its target: a round's result and, when
+// the scrape waited for that round with others, the gathering they share.
+type served struct {
+	result    *roundResult
+	successes map[string]time.Time
+	shared    *sharedFamilies // nil: the scrape gathers alone
+}
+
+// families gathers the scrape's round with beside, once per shared round.
+func (s served) families(beside prometheus.Gatherer) ([]*dto.MetricFamily, error) {
+	gather := func() ([]*dto.MetricFamily, error) { return gatherRound(s.result, s.successes, beside) }
+	if s.shared == nil {
+		return gather()
+	}
+	return s.shared.gather(gather)
+}
+
 // gatherRound gathers a round's metrics and, beside them, the process-wide
 // (or probe target's) registry. Each registry has checked its own families,
 // and their names never overlap, so a merge of the two sorted lists is all

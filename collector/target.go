@@ -6,9 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/utmstack/utmstack_exporter/config"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
@@ -39,23 +36,6 @@ type pendingRound struct {
 	result    *roundResult
 	successes map[string]time.Time // as the round ended
 	families  sharedFamilies       // gathered once for every scrape that waited
-}
-
-// served is what a scrape gets from its target: a round's result and, when
-// the scrape waited for that round with others, the gathering they share.
-type served struct {
-	result    *roundResult
-	successes map[string]time.Time
-	shared    *sharedFamilies // nil: the scrape gathers alone
-}
-
-// families gathers the scrape's round with beside, once per shared round.
-func (s served) families(beside prometheus.Gatherer) ([]*dto.MetricFamily, error) {
-	gather := func() ([]*dto.MetricFamily, error) { return gatherRound(s.result, s.successes, beside) }
-	if s.shared == nil {
-		return gather()
-	}
-	return s.shared.gather(gather)
 }
 
 func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, now func() time.Time, logger *slog.Logger) *target {
