@@ -8,6 +8,7 @@ package collector
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -67,20 +68,31 @@ type benchEnv struct {
 // newBenchEnv starts upstream and an exporter configured by yamlBody (as in
 // newHarness: appended after the url and auth lines).
 func newBenchEnv(tb testing.TB, upstream http.Handler, clock *utmstacktest.Clock, yamlBody string) *benchEnv {
-	return newBenchEnvWith(tb, upstream, clock, yamlBody, false)
+	return newBenchEnvWith(tb, upstream, clock, yamlBody, asMain)
 }
 
-// newBenchEnvWith is newBenchEnv; bare is main's --web.disable-exporter-metrics:
-// no Go and process collectors, no promhttp instrumentation.
-func newBenchEnvWith(tb testing.TB, upstream http.Handler, clock *utmstacktest.Clock, yamlBody string, bare bool) *benchEnv {
+// exporterMetrics say what the process registry holds beside the
+// exporter's own counters, and whether promhttp instruments the handler.
+type exporterMetrics struct{ goCollector, processCollector, instrumented bool }
+
+var (
+	asMain = exporterMetrics{true, true, true}
+	asBare = exporterMetrics{} // main's --web.disable-exporter-metrics
+)
+
+// newBenchEnvWith is newBenchEnv with the given exporter metrics.
+func newBenchEnvWith(tb testing.TB, upstream http.Handler, clock *utmstacktest.Clock, yamlBody string, m exporterMetrics) *benchEnv {
 	tb.Helper()
 	env := &benchEnv{upstream: httptest.NewServer(upstream)}
 	tb.Cleanup(env.upstream.Close)
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector("utmstack_exporter"))
-	if !bare {
-		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m.goCollector {
+		registry.MustRegister(collectors.NewGoCollector())
+	}
+	if m.processCollector {
+		registry.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	config.NewReloader("unused.yml", nil, nil, slog.New(slog.DiscardHandler), registry)
 	opts := Options{Metrics: NewProcessMetrics(registry), Gatherer: registry, Logger: slog.New(slog.DiscardHandler)}
@@ -99,7 +111,7 @@ func newBenchEnvWith(tb testing.TB, upstream http.Handler, clock *utmstacktest.C
 		tb.Fatal(err)
 	}
 	var handler http.Handler = env.exporter
-	if !bare {
+	if m.instrumented {
 		handler = promhttp.InstrumentMetricHandler(registry, env.exporter)
 	}
 	env.server = httptest.NewServer(handler)
@@ -298,17 +310,24 @@ func BenchmarkRound(b *testing.B) {
 }
 
 // BenchmarkExposition is a scrape whose round is reused (min_interval on a
-// clock that stands still): the per-scrape registry, the gathering of it
+// clock that stands still): the per-scrape gathering of the round's metrics
 // and of the process registry, the encoding, and gzip unless identity.
-// bare is main's --web.disable-exporter-metrics (no Go and process metrics).
+// main is as main serves it; bare is --web.disable-exporter-metrics; go and
+// process add only that one collector to bare, to show what each costs.
 func BenchmarkExposition(b *testing.B) {
 	for _, c := range []struct {
-		name           string
-		bare, identity bool
-	}{{"main/gzip", false, false}, {"main/identity", false, true}, {"bare/gzip", true, false}, {"bare/identity", true, true}} {
+		name     string
+		metrics  exporterMetrics
+		identity bool
+	}{
+		{"main/gzip", asMain, false}, {"main/identity", asMain, true},
+		{"bare/gzip", asBare, false}, {"bare/identity", asBare, true},
+		{"go/gzip", exporterMetrics{goCollector: true}, false},
+		{"process/gzip", exporterMetrics{processCollector: true}, false},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			clock := utmstacktest.NewClock(epoch)
-			env := newBenchEnvWith(b, newBenchStub(250), clock, "  min_interval: 1h\n", c.bare)
+			env := newBenchEnvWith(b, newBenchStub(250), clock, "  min_interval: 1h\n", c.metrics)
 			env.identity = c.identity
 			env.mustBeUp(b)
 			var buf bytes.Buffer
@@ -317,6 +336,37 @@ func BenchmarkExposition(b *testing.B) {
 				env.scrape(b, &buf)
 			}
 			b.ReportMetric(float64(buf.Len()), "body-bytes")
+		})
+	}
+}
+
+// BenchmarkGzipAnswer compresses a real built-in answer (Go and process
+// metrics included, 250 countries) at the level the exporter uses and at
+// promhttp's, with a writer reused as the exporter reuses its own.
+func BenchmarkGzipAnswer(b *testing.B) {
+	env := newBenchEnv(b, newBenchStub(250), utmstacktest.NewClock(epoch), "  min_interval: 1h\n")
+	env.identity = true
+	var answer bytes.Buffer
+	env.scrape(b, &answer)
+	for _, level := range []struct {
+		name  string
+		level int
+	}{{"bestspeed", gzip.BestSpeed}, {"default", gzip.DefaultCompression}} {
+		b.Run(level.name, func(b *testing.B) {
+			var out bytes.Buffer
+			gz, err := gzip.NewWriterLevel(&out, level.level)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				out.Reset()
+				gz.Reset(&out)
+				_, _ = gz.Write(answer.Bytes())
+				_ = gz.Close()
+			}
+			b.ReportMetric(float64(answer.Len()), "in-bytes")
+			b.ReportMetric(float64(out.Len()), "out-bytes")
 		})
 	}
 }
