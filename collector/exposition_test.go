@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -236,4 +237,72 @@ func withoutScrapeDuration(body string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// Scrapes that share a round's families encode them at the same moment, in
+// whatever format each negotiated, some filtered with name[]. Under -race
+// this shows the shared families are only read.
+func TestSharedFamiliesServeEveryFormatAtOnce(t *testing.T) {
+	h := newHarness(t, knownAlerts(), "")
+	accepts := []string{
+		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+		"application/openmetrics-text;version=1.0.0;escaping=underscores",
+		"application/openmetrics-text;version=1.0.0;escaping=dots",
+		"text/plain;version=0.0.4",
+		"text/plain;version=1.0.0;escaping=allow-utf-8",
+	}
+	type answer struct {
+		accept, body string
+		filtered     bool
+		err          error
+	}
+	scrapers := 2 * len(accepts)
+	release := make(chan struct{})
+	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == dataPath {
+			<-release
+		}
+		return false
+	})
+	joined := make(chan struct{}, scrapers)
+	h.exporter.current().onShare = func() { joined <- struct{}{} }
+	answers := make(chan answer, scrapers)
+	for i := range scrapers {
+		go func() {
+			a := answer{accept: accepts[i%len(accepts)], filtered: i >= len(accepts)}
+			url := h.server.URL
+			if a.filtered {
+				url += "?name[]=utmstack_up"
+			}
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			req.Header.Set("Accept", a.accept)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				a.err = err
+			} else {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				a.body = string(b)
+				if resp.StatusCode != http.StatusOK {
+					a.err = fmt.Errorf("HTTP %d", resp.StatusCode)
+				}
+			}
+			answers <- a
+		}()
+	}
+	for range scrapers - 1 {
+		<-joined
+	}
+	close(release)
+	for range scrapers {
+		a := <-answers
+		switch {
+		case a.err != nil:
+			t.Errorf("%s: %v", a.accept, a.err)
+		case !strings.Contains(a.body, "utmstack_up"):
+			t.Errorf("%s (filtered %v): no utmstack_up in the answer", a.accept, a.filtered)
+		case a.filtered == strings.Contains(a.body, "utmstack_alerts"):
+			t.Errorf("%s (filtered %v): utmstack_alerts present: %v", a.accept, a.filtered, !a.filtered)
+		}
+	}
 }
