@@ -46,7 +46,7 @@ func main() {
 					Bool()
 		timeoutOffset = app.Flag("scrape.timeout-offset", "Subtracted from Prometheus' X-Prometheus-Scrape-Timeout-Seconds.").
 				Default("0.5s").Duration()
-		maxProcs = app.Flag("runtime.gomaxprocs", "CPUs Go may use at once (GOMAXPROCS); 0 keeps Go's default of all available CPUs. One is cheapest for an exporter: see BENCHMARKS.md.").
+		maxProcs = app.Flag("runtime.gomaxprocs", "CPUs Go may use at once (GOMAXPROCS). 0 leaves it as the Go runtime chose it: the CPUs available, or the container's CPU limit. One is cheapest for an exporter: see BENCHMARKS.md.").
 				Envar("GOMAXPROCS").Default("1").String()
 		webFlags = kingpinflag.AddFlags(app, ":9850")
 		logCfg   = &promslog.Config{}

@@ -92,7 +92,7 @@ func main() {
 	flag.DurationVar(&o.limit, "limit", 115*time.Second, "Hard cap on the whole run, build included.")
 	flag.BoolVar(&o.keepLogs, "keep", false, "Keep the temporary directory (binary, config, exporter logs).")
 	flag.BoolVar(&o.identity, "no-gzip", false, "Scrape without asking for gzip (Prometheus always asks for it).")
-	flag.IntVar(&o.gomaxprocs, "exporter-gomaxprocs", -1, "The exporter's --runtime.gomaxprocs (-1: its default, 1; 0: Go's default, the CPUs available).")
+	flag.IntVar(&o.gomaxprocs, "exporter-gomaxprocs", -1, "The exporter's --runtime.gomaxprocs (-1: its default, 1; 0: as Go chooses, the CPUs available). GOMAXPROCS in this environment is not passed on.")
 	flag.BoolVar(&o.replay, "replay", true, "Answer repeated values-with-count bodies with the fake's first answer (as OpenSearch's request cache would), so the fake's filter evaluation does not compete with the exporter for the CPU.")
 	flag.Parse()
 	if o.scrapers < 0 || o.scrapers > 1000 || o.maxConcurrency < 1 || o.maxConcurrency > 64 || o.queries < 0 || o.queries > 100 {
@@ -415,7 +415,9 @@ func startExporter(bin, configPath, dir, name string, gomaxprocs int, deadline t
 		args = append(args, "--runtime.gomaxprocs="+strconv.Itoa(gomaxprocs))
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "UTMSTACK_PASSWORD="+password)
+	// GOMAXPROCS would set the exporter's --runtime.gomaxprocs behind the report's back.
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }),
+		"UTMSTACK_PASSWORD="+password)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
