@@ -15,11 +15,11 @@ import (
 // promhttp compresses at gzip's default level with writers in a sync.Pool,
 // which every garbage collection empties, so a scrape often allocates a
 // fresh writer of about 1 MB. Here the answer is compressed at BestSpeed
-// (less than half the CPU for a body about 13 % larger, BENCHMARKS.md) by one of a
-// fixed set of writers that live as long as the process. Compression is CPU
-// work, so a scrape that finds every writer busy waits for one rather than
-// allocate another; the answer is compressed into memory first, so a slow
-// client never holds a writer.
+// (less than half the CPU for a body about 13 % larger, BENCHMARKS.md) by
+// one of a fixed set of writers that live as long as the process.
+// Compression is CPU work, so a scrape that finds every writer busy waits
+// for one rather than allocate another; the answer is compressed into
+// memory first, so a slow client never holds a writer.
 type gzipAnswers struct {
 	writers chan *gzip.Writer // nil entries: not created yet
 	buffers sync.Pool         // *bytes.Buffer

@@ -102,8 +102,8 @@ func mergeFamilies(a, b []*dto.MetricFamily) ([]*dto.MetricFamily, error) {
 }
 
 // sharedFamilies is the one gathering done for every scrape that waited for
-// the same round. Scrapes that arrive together (an HA pair, many probes of
-// one target) then cost one collection of the Go and process metrics and
+// the same round. Scrapes that arrive together (several Prometheus servers,
+// many probes of one target) then cost one collection of the Go and process metrics and
 // one construction of the series, not one each: a round's answer is the same
 // for all of them but for utmstack_scrape_duration_seconds.
 //
