@@ -107,6 +107,27 @@ func newHarness(t *testing.T, alerts []utmstacktest.Alert, yamlBody string) *har
 	return h
 }
 
+// holdRound holds the calls of the next round at the fake UTMStack. The
+// returned release waits until joiners more scrapes have joined that round,
+// then lets its calls through.
+func (h *harness) holdRound(joiners int) (release func()) {
+	held := make(chan struct{})
+	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == dataPath {
+			<-held
+		}
+		return false
+	})
+	joined := make(chan struct{}, joiners)
+	h.exporter.current().onShare = func() { joined <- struct{}{} }
+	return func() {
+		for range joiners {
+			<-joined
+		}
+		close(held)
+	}
+}
+
 func (h *harness) config(t *testing.T, yamlBody, password string) *config.Config {
 	t.Helper()
 	text := fmt.Sprintf("utmstack:\n  url: %s\n  auth:\n    username: %s\n%s", h.upstream.URL, testUser, yamlBody)
@@ -356,15 +377,7 @@ func TestScrapeDeadlineFromHeader(t *testing.T) {
 func TestConcurrentScrapesShareOneRound(t *testing.T) {
 	h := newHarness(t, knownAlerts(), "")
 	const scrapers = 10
-	release := make(chan struct{})
-	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path == dataPath {
-			<-release
-		}
-		return false
-	})
-	joined := make(chan struct{}, scrapers)
-	h.exporter.current().onShare = func() { joined <- struct{}{} }
+	release := h.holdRound(scrapers - 1) // everyone but the round's starter joins it
 
 	bodies := make(chan string, scrapers)
 	for range scrapers {
@@ -380,10 +393,7 @@ func TestConcurrentScrapesShareOneRound(t *testing.T) {
 			bodies <- b.String()
 		}()
 	}
-	for range scrapers - 1 { // everyone but the round's starter joins it
-		<-joined
-	}
-	close(release)
+	release()
 	for range scrapers {
 		if body := <-bodies; !strings.Contains(body, `utmstack_alerts{query="all"} 8`) {
 			t.Fatalf("a scrape got:\n%s", body)

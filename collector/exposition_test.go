@@ -40,24 +40,12 @@ func TestScrapesOfOneRoundShareOneGathering(t *testing.T) {
 	counting := newCountingCollector()
 	h.registry.MustRegister(counting)
 	const scrapers = 5
-	release := make(chan struct{})
-	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path == dataPath {
-			<-release
-		}
-		return false
-	})
-	joined := make(chan struct{}, scrapers)
-	h.exporter.current().onShare = func() { joined <- struct{}{} }
-
+	release := h.holdRound(scrapers - 1)
 	bodies := make(chan string, scrapers)
 	for range scrapers {
 		go func() { bodies <- getBody(h.server.URL, "") }()
 	}
-	for range scrapers - 1 {
-		<-joined
-	}
-	close(release)
+	release()
 	for range scrapers {
 		body := <-bodies
 		for _, want := range []string{`utmstack_alerts{query="all"} 8`, "test_collections_total 1\n"} {
@@ -257,15 +245,7 @@ func TestSharedFamiliesServeEveryFormatAtOnce(t *testing.T) {
 		err          error
 	}
 	scrapers := 2 * len(accepts)
-	release := make(chan struct{})
-	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path == dataPath {
-			<-release
-		}
-		return false
-	})
-	joined := make(chan struct{}, scrapers)
-	h.exporter.current().onShare = func() { joined <- struct{}{} }
+	release := h.holdRound(scrapers - 1)
 	answers := make(chan answer, scrapers)
 	for i := range scrapers {
 		go func() {
@@ -290,10 +270,7 @@ func TestSharedFamiliesServeEveryFormatAtOnce(t *testing.T) {
 			answers <- a
 		}()
 	}
-	for range scrapers - 1 {
-		<-joined
-	}
-	close(release)
+	release()
 	for range scrapers {
 		a := <-answers
 		switch {
