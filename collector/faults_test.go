@@ -557,9 +557,7 @@ func TestForbiddenDataCallsDoNotLoopLogins(t *testing.T) {
 		if r.URL.Path != dataPath {
 			return false
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		io.WriteString(w, `{"timestamp":"2026-11-20T12:00:00.000+00:00","status":403,"error":"Forbidden","path":"`+dataPath+`"}`)
+		h.fake.SpringError(w, r, http.StatusForbidden)
 		return true
 	})
 	const scrapes = 20
@@ -597,9 +595,7 @@ func TestPersistent401OnDataCallsIsBounded(t *testing.T) {
 		if r.URL.Path != dataPath {
 			return false
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"timestamp":"2026-11-20T12:00:00.000+00:00","status":401,"error":"Unauthorized","path":"`+dataPath+`"}`)
+		h.fake.SpringError(w, r, http.StatusUnauthorized)
 		return true
 	})
 	const scrapes = 20

@@ -245,9 +245,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 						if !strings.HasPrefix(r.URL.Path, "/api/elasticsearch/") {
 							return false
 						}
-						w.Header().Set("Content-Type", "application/json")
-						w.WriteHeader(http.StatusUnauthorized)
-						io.WriteString(w, `{"timestamp":"2026-01-01T00:00:00.000+00:00","status":401,"error":"Unauthorized","path":"`+r.URL.Path+`"}`)
+						fake.SpringError(w, r, http.StatusUnauthorized)
 						return true
 					})
 				}

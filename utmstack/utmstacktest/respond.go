@@ -36,9 +36,10 @@ func utmError(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 }
 
-// springError is Spring Boot's BasicErrorController body, rendered after
-// response.sendError(status) or an exception escaping the filter chain.
-func (s *Server) springError(w http.ResponseWriter, r *http.Request, status int) {
+// SpringError writes Spring Boot's BasicErrorController body, which UTMStack
+// renders after response.sendError(status) or an exception escaping the
+// filter chain. Tests use it in SetFault to refuse a call as UTMStack would.
+func (s *Server) SpringError(w http.ResponseWriter, r *http.Request, status int) {
 	type body struct {
 		Timestamp string `json:"timestamp"`
 		Status    int    `json:"status"`

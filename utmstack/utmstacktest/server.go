@@ -210,16 +210,16 @@ func (s *Server) routes(path string) []route {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p, err := s.authenticate(r)
 	if err != nil {
-		s.springError(w, r, http.StatusInternalServerError)
+		s.SpringError(w, r, http.StatusInternalServerError)
 		return
 	}
 	if status := authorize(r.URL.Path, p); status != 0 {
-		s.springError(w, r, status)
+		s.SpringError(w, r, status)
 		return
 	}
 	rs := s.routes(r.URL.Path)
 	if len(rs) == 0 {
-		s.springError(w, r, http.StatusNotFound)
+		s.SpringError(w, r, http.StatusNotFound)
 		return
 	}
 	method := r.Method
