@@ -81,7 +81,7 @@ func main() {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector(exporterName))
 	if !*disableExporterMetrics {
-		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		registry.MustRegister(collectors.NewGoCollector(), collector.NewProcessCollector())
 	}
 	exporter := collector.New(collector.Options{
 		Metrics:       collector.NewProcessMetrics(registry),

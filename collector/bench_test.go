@@ -92,7 +92,7 @@ func newBenchEnvWith(tb testing.TB, upstream http.Handler, clock *utmstacktest.C
 		registry.MustRegister(collectors.NewGoCollector())
 	}
 	if m.processCollector {
-		registry.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		registry.MustRegister(NewProcessCollector())
 	}
 	config.NewReloader("unused.yml", nil, nil, slog.New(slog.DiscardHandler), registry)
 	opts := Options{Metrics: NewProcessMetrics(registry), Gatherer: registry, Logger: slog.New(slog.DiscardHandler)}
