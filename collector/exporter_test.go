@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/utmstack/utmstack_exporter/config"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
@@ -148,27 +149,14 @@ func (h *harness) scrape(t *testing.T, want string, names ...string) {
 	}
 }
 
-// collector returns one scrape's metrics as a Collector, for CollectAndLint:
-// its round's and its duration.
-func (h *harness) collector() prometheus.Collector {
+// gatherer returns one scrape's metrics as a Gatherer, for GatherAndLint: its
+// round's and its duration, as serve exports them.
+func (h *harness) gatherer() prometheus.Gatherer {
 	s := h.exporter.current().scrape(context.Background())
-	return scrapeCollector{roundCollector{result: s.result, successes: s.successes}}
-}
-
-// scrapeCollector is a round's metrics with a scrape duration beside them,
-// as serve exports them.
-type scrapeCollector struct{ roundCollector }
-
-var scrapeDurationDesc = prometheus.NewDesc(scrapeDurationName, scrapeDurationHelp, nil, nil)
-
-func (s scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
-	s.roundCollector.Describe(ch)
-	ch <- scrapeDurationDesc
-}
-
-func (s scrapeCollector) Collect(ch chan<- prometheus.Metric) {
-	s.roundCollector.Collect(ch)
-	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, 0.25)
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := buildRoundFamilies(s.result, s.successes)
+		return withFamily(mfs, scrapeDurationFamily(250*time.Millisecond)), err
+	})
 }
 
 const twoQueries = `defaults:
@@ -452,7 +440,7 @@ utmstack_alerts_by_severity{query="open",severity="medium"} 4115
 
 func TestMetricsPassLint(t *testing.T) {
 	h := newHarness(t, knownAlerts(), twoQueries)
-	problems, err := testutil.CollectAndLint(h.collector())
+	problems, err := testutil.GatherAndLint(h.gatherer())
 	if err != nil {
 		t.Fatal(err)
 	}

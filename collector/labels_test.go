@@ -54,7 +54,7 @@ const countryField = "adversary.geolocation.countryCode.keyword"
 // lintScrape fails the test on any lint problem in one scrape's metrics.
 func lintScrape(t *testing.T, h *harness) {
 	t.Helper()
-	problems, err := testutil.CollectAndLint(h.collector())
+	problems, err := testutil.GatherAndLint(h.gatherer())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,24 +11,24 @@ import (
 
 const namespace = "utmstack"
 
-// Per-scrape metrics: built from each round's result.
+// Per-scrape metrics: built from each round's result (families.go).
 var (
-	alertsDesc = prometheus.NewDesc("utmstack_alerts",
-		"Alerts matching the query.", []string{"query"}, nil)
-	alertsBySeverityDesc = prometheus.NewDesc("utmstack_alerts_by_severity",
-		"Alerts matching the query, by severity (low, medium, high; unknown when seen).", []string{"query", "severity"}, nil)
-	alertsByStatusDesc = prometheus.NewDesc("utmstack_alerts_by_status",
-		"Alerts matching the query, by status (automatic_review, open, in_review, completed; ignored and unknown when seen).", []string{"query", "status"}, nil)
-	alertsByCountryDesc = prometheus.NewDesc("utmstack_alerts_by_country",
-		"Alerts matching the query, by adversary country code; beyond top_countries summed as other, without geolocation as unknown.", []string{"query", "country"}, nil)
-	upDesc = prometheus.NewDesc("utmstack_up",
-		"1 when UTMStack answered and authentication succeeded during this scrape.", nil, nil)
-	queryUpDesc = prometheus.NewDesc("utmstack_query_up",
-		"1 when every call of this query succeeded during this scrape.", []string{"query"}, nil)
-	queryDurationDesc = prometheus.NewDesc("utmstack_query_duration_seconds",
-		"Time the query's calls to UTMStack took during this scrape's round.", []string{"query"}, nil)
-	queryLastSuccessDesc = prometheus.NewDesc("utmstack_query_last_success_timestamp_seconds",
-		"Unix time of the query's last successful round; 0 until the first.", []string{"query"}, nil)
+	alertsFamily = &roundFamily{name: "utmstack_alerts",
+		help: "Alerts matching the query.", labels: []string{"query"}}
+	alertsBySeverityFamily = &roundFamily{name: "utmstack_alerts_by_severity",
+		help: "Alerts matching the query, by severity (low, medium, high; unknown when seen).", labels: []string{"query", "severity"}}
+	alertsByStatusFamily = &roundFamily{name: "utmstack_alerts_by_status",
+		help: "Alerts matching the query, by status (automatic_review, open, in_review, completed; ignored and unknown when seen).", labels: []string{"query", "status"}}
+	alertsByCountryFamily = &roundFamily{name: "utmstack_alerts_by_country",
+		help: "Alerts matching the query, by adversary country code; beyond top_countries summed as other, without geolocation as unknown.", labels: []string{"query", "country"}}
+	upFamily = &roundFamily{name: "utmstack_up",
+		help: "1 when UTMStack answered and authentication succeeded during this scrape."}
+	queryUpFamily = &roundFamily{name: "utmstack_query_up",
+		help: "1 when every call of this query succeeded during this scrape.", labels: []string{"query"}}
+	queryDurationFamily = &roundFamily{name: "utmstack_query_duration_seconds",
+		help: "Time the query's calls to UTMStack took during this scrape's round.", labels: []string{"query"}}
+	queryLastSuccessFamily = &roundFamily{name: "utmstack_query_last_success_timestamp_seconds",
+		help: "Unix time of the query's last successful round; 0 until the first.", labels: []string{"query"}}
 )
 
 // The scrape duration is built per scrape straight as a protobuf family (see
@@ -38,11 +38,11 @@ const (
 	scrapeDurationHelp = "Time this scrape took, waiting for a shared round included."
 )
 
-// breakdownDescs maps a breakdown kind to its metric.
-var breakdownDescs = map[string]*prometheus.Desc{
-	bySeverity: alertsBySeverityDesc,
-	byStatus:   alertsByStatusDesc,
-	byCountry:  alertsByCountryDesc,
+// breakdownFamilies maps a breakdown kind to its metric.
+var breakdownFamilies = map[string]*roundFamily{
+	bySeverity: alertsBySeverityFamily,
+	byStatus:   alertsByStatusFamily,
+	byCountry:  alertsByCountryFamily,
 }
 
 // Metrics are the exporter's own counters. They live as long as the process,

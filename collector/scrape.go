@@ -12,43 +12,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// roundCollector exports one round's result: every per-scrape metric except
-// the scrape's own duration, which scrapes sharing the round do not share.
-type roundCollector struct {
-	result    *roundResult
-	successes map[string]time.Time
-}
-
-func (s roundCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{alertsDesc, alertsBySeverityDesc, alertsByStatusDesc, alertsByCountryDesc,
-		upDesc, queryUpDesc, queryDurationDesc, queryLastSuccessDesc} {
-		ch <- d
-	}
-}
-
-func (s roundCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(s.result.up))
-	for _, q := range s.result.queries {
-		ch <- prometheus.MustNewConstMetric(queryUpDesc, prometheus.GaugeValue, boolValue(q.ok), q.name)
-		ch <- prometheus.MustNewConstMetric(queryDurationDesc, prometheus.GaugeValue, q.duration.Seconds(), q.name)
-		var lastSuccess float64
-		if ts, ok := s.successes[q.name]; ok {
-			lastSuccess = float64(ts.UnixNano()) / 1e9
-		}
-		ch <- prometheus.MustNewConstMetric(queryLastSuccessDesc, prometheus.GaugeValue, lastSuccess, q.name)
-		if !q.ok {
-			// A failed query's data is left out, never served stale.
-			continue
-		}
-		ch <- prometheus.MustNewConstMetric(alertsDesc, prometheus.GaugeValue, float64(q.total), q.name)
-		for kind, values := range q.series {
-			for _, v := range values {
-				ch <- prometheus.MustNewConstMetric(breakdownDescs[kind], prometheus.GaugeValue, float64(v.count), q.name, v.label)
-			}
-		}
-	}
-}
-
 // served is what a scrape gets from its target: a round's result and, when
 // the scrape waited for that round with others, the gathering they share.
 type served struct {
@@ -66,14 +29,12 @@ func (s served) families(beside prometheus.Gatherer) ([]*dto.MetricFamily, error
 	return s.shared.gather(gather)
 }
 
-// gatherRound gathers a round's metrics and, beside them, the process-wide
-// (or probe target's) registry. Each registry has checked its own families,
-// and their names never overlap, so a merge of the two sorted lists is all
-// that is left to do: prometheus.Gatherers would check every series again.
+// gatherRound builds a round's metrics and gathers, beside them, the
+// process-wide (or probe target's) registry. Each list has been checked on its
+// own, and their names never overlap, so a merge of the two sorted lists is
+// all that is left to do: prometheus.Gatherers would check every series again.
 func gatherRound(result *roundResult, successes map[string]time.Time, beside prometheus.Gatherer) ([]*dto.MetricFamily, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(roundCollector{result: result, successes: successes})
-	own, err := reg.Gather()
+	own, err := buildRoundFamilies(result, successes)
 	if beside == nil {
 		return own, err
 	}
