@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -359,6 +360,42 @@ func TestScrapeDeadlineFromHeader(t *testing.T) {
 	}
 	if !<-cancelled {
 		t.Fatal("the upstream request was not cancelled at the scrape deadline")
+	}
+}
+
+// max_concurrency bounds the calls in flight: calls held until the deadline
+// let only that many reach UTMStack, and the rest are never made.
+func TestMaxConcurrencyBoundsCallsInFlight(t *testing.T) {
+	h := newHarness(t, knownAlerts(), "  timeout: 1h\n  max_concurrency: 2\n")
+	var arrived atomic.Int64
+	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != dataPath {
+			return false
+		}
+		arrived.Add(1)
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Minute): // a bound, not a wait
+		}
+		return true
+	})
+	h.exporter.opts.TimeoutOffset = 500 * time.Millisecond
+	req, _ := http.NewRequest(http.MethodGet, h.server.URL, nil)
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "0.7")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := new(bytes.Buffer)
+	body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	waitRound(t, h)
+	if n := arrived.Load(); n != 2 {
+		t.Errorf("%d calls reached UTMStack while the first were held, want max_concurrency (2)", n)
+	}
+	if !strings.Contains(body.String(), "utmstack_up 0") {
+		t.Errorf("a round with every call cut at the deadline is up:\n%s", body)
 	}
 }
 

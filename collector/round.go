@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/utmstack/utmstack_exporter/utmstack"
@@ -38,28 +39,37 @@ func runRound(ctx context.Context, client *utmstack.Client, plans []queryPlan, c
 		end     time.Time
 	}
 	outcomes := make([][]outcome, len(plans))
-	slots := make(chan struct{}, max(concurrency, 1))
-	var wg sync.WaitGroup
+	type call struct{ plan, index int }
+	var calls []call
 	for i, plan := range plans {
 		outcomes[i] = make([]outcome, len(plan.calls))
-		for j, req := range plan.calls {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				o := &outcomes[i][j]
-				select {
-				case slots <- struct{}{}:
-				case <-ctx.Done():
-					o.err = ctx.Err()
-					o.start, o.end = now(), now()
+		for j := range plan.calls {
+			calls = append(calls, call{i, j})
+		}
+	}
+	// concurrency workers take the calls in order: as many in flight as
+	// allowed, and no goroutine per call. Once ctx is done the calls not yet
+	// made fail at once.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(max(concurrency, 1), len(calls)) {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(calls) {
 					return
 				}
-				defer func() { <-slots }()
+				o := &outcomes[calls[k].plan][calls[k].index]
+				if err := ctx.Err(); err != nil {
+					o.err = err
+					o.start, o.end = now(), now()
+					continue
+				}
 				o.start = now()
-				o.buckets, o.err = client.ValuesWithCount(ctx, req)
+				o.buckets, o.err = client.ValuesWithCount(ctx, plans[calls[k].plan].calls[calls[k].index])
 				o.end = now()
-			}()
-		}
+			}
+		})
 	}
 	wg.Wait()
 
