@@ -197,3 +197,29 @@ func TestReadProcFileRefusesWhatDoesNotFit(t *testing.T) {
 		t.Errorf("error %v, want one naming the file", err)
 	}
 }
+
+// BenchmarkProcessCollector is one collection of the process metrics: this
+// collector against client_golang's, which it replaces on Linux.
+func BenchmarkProcessCollector(b *testing.B) {
+	for _, c := range []struct {
+		name      string
+		collector prometheus.Collector
+	}{
+		{"lean", NewProcessCollector()},
+		{"client_golang", collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ch := make(chan prometheus.Metric, 16)
+			b.ReportAllocs()
+			for b.Loop() {
+				c.collector.Collect(ch)
+				if len(ch) != 9 {
+					b.Fatalf("%d metrics, want 9", len(ch))
+				}
+				for len(ch) > 0 {
+					<-ch
+				}
+			}
+		})
+	}
+}
