@@ -85,7 +85,7 @@ func buildRoundFamilies(result *roundResult, successes map[string]time.Time) ([]
 		if len(ms) == 0 {
 			continue
 		}
-		slices.SortFunc(ms, compareLabelValues)
+		slices.SortStableFunc(ms, compareLabelValues) // stable: a duplicate keeps the first, as a registry does
 		ms = slices.CompactFunc(ms, func(a, b *dto.Metric) bool {
 			if compareLabelValues(a, b) != 0 {
 				return false
