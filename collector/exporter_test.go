@@ -384,20 +384,12 @@ func TestMaxConcurrencyBoundsCallsInFlight(t *testing.T) {
 		return true
 	})
 	h.exporter.opts.TimeoutOffset = 500 * time.Millisecond
-	req, _ := http.NewRequest(http.MethodGet, h.server.URL, nil)
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "2")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := new(bytes.Buffer)
-	body.ReadFrom(resp.Body)
-	resp.Body.Close()
+	series, body, _ := promScrape(t, h, "2")
 	waitRound(t, h)
 	if n := arrived.Load(); n != 2 {
 		t.Errorf("%d calls reached UTMStack while the first were held, want max_concurrency (2)", n)
 	}
-	if !strings.Contains(body.String(), "utmstack_up 0") {
+	if up, ok := series["utmstack_up"]; !ok || up != 0 {
 		t.Errorf("a round with every call cut at the deadline is up:\n%s", body)
 	}
 }
