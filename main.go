@@ -17,7 +17,6 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -78,7 +77,7 @@ func main() {
 	}
 	logger.Debug("Go runtime", "gomaxprocs", runtime.GOMAXPROCS(0))
 
-	registry := prometheus.NewRegistry()
+	registry := collector.NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector(exporterName))
 	if !*disableExporterMetrics {
 		registry.MustRegister(collectors.NewGoCollector(), collector.NewProcessCollector())

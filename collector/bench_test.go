@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -86,7 +85,7 @@ func newBenchEnvWith(tb testing.TB, upstream http.Handler, clock *utmstacktest.C
 	env := &benchEnv{upstream: httptest.NewServer(upstream)}
 	tb.Cleanup(env.upstream.Close)
 
-	registry := prometheus.NewRegistry()
+	registry := NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector("utmstack_exporter"))
 	if m.goCollector {
 		registry.MustRegister(collectors.NewGoCollector())
