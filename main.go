@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -77,7 +78,7 @@ func main() {
 	}
 	logger.Debug("Go runtime", "gomaxprocs", runtime.GOMAXPROCS(0))
 
-	registry := collector.NewRegistry()
+	registry := prometheus.NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector(exporterName))
 	if !*disableExporterMetrics {
 		registry.MustRegister(collectors.NewGoCollector(), collector.NewProcessCollector())

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -85,7 +86,7 @@ func newBenchEnvWith(tb testing.TB, upstream http.Handler, clock *utmstacktest.C
 	env := &benchEnv{upstream: httptest.NewServer(upstream)}
 	tb.Cleanup(env.upstream.Close)
 
-	registry := NewRegistry()
+	registry := prometheus.NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector("utmstack_exporter"))
 	if m.goCollector {
 		registry.MustRegister(collectors.NewGoCollector())

@@ -112,7 +112,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		if old != nil {
 			metrics, registry = old.metrics, old.registry // counters outlive clients
 		} else {
-			reg := NewRegistry()
+			reg := prometheus.NewRegistry()
 			metrics, registry = NewMetrics(reg), reg
 		}
 		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, metrics, registry, &created); err != nil {

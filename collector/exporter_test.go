@@ -59,7 +59,7 @@ type harness struct {
 	fake     *utmstacktest.Server
 	upstream *httptest.Server
 	exporter *Exporter
-	registry *Registry
+	registry *prometheus.Registry
 	server   *httptest.Server
 	logs     *syncBuffer
 }
@@ -91,7 +91,7 @@ func newHarness(t *testing.T, alerts []utmstacktest.Alert, yamlBody string) *har
 	h.upstream = httptest.NewServer(h.fake)
 	t.Cleanup(h.upstream.Close)
 
-	h.registry = NewRegistry()
+	h.registry = prometheus.NewRegistry()
 	// What main registers beside the collector, so scrapes look the same.
 	h.registry.MustRegister(versioncollector.NewCollector("utmstack_exporter"))
 	config.NewReloader("unused.yml", nil, nil, slog.New(slog.DiscardHandler), h.registry)

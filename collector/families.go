@@ -85,8 +85,16 @@ func buildRoundFamilies(result *roundResult, successes map[string]time.Time) ([]
 		if len(ms) == 0 {
 			continue
 		}
+		slices.SortStableFunc(ms, compareLabelValues) // stable: a duplicate keeps the first, as a registry does
+		ms = slices.CompactFunc(ms, func(a, b *dto.Metric) bool {
+			if compareLabelValues(a, b) != 0 {
+				return false
+			}
+			errs = append(errs, fmt.Errorf("%s%s: series exported twice", f.name, labelString(b)))
+			return true
+		})
 		families = append(families, &dto.MetricFamily{
-			Name: &f.name, Help: &f.help, Type: dto.MetricType_GAUGE.Enum(), Metric: sortSeries(f.name, ms, &errs),
+			Name: &f.name, Help: &f.help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms,
 		})
 	}
 	return families, errors.Join(errs...)
@@ -124,24 +132,9 @@ func newGaugeSeries(f *roundFamily, value float64, query, second string) *dto.Me
 	return &s.metric
 }
 
-// sortSeries sorts a family's series as client_golang's registry does and
-// drops, naming each in errs, a series seen before: stable, so the first
-// one collected is kept, as a registry keeps it.
-func sortSeries(name string, ms []*dto.Metric, errs *[]error) []*dto.Metric {
-	slices.SortStableFunc(ms, compareSeries)
-	return slices.CompactFunc(ms, func(a, b *dto.Metric) bool {
-		if compareSeries(a, b) != 0 || !sameLabelNames(a, b) {
-			return false
-		}
-		*errs = append(*errs, fmt.Errorf("%s%s: series exported twice", name, labelString(b)))
-		return true
-	})
-}
-
-// compareSeries orders series as client_golang's registry does: by their
-// label values, label by label in the order of the (sorted) names, then by
-// timestamp, none first.
-func compareSeries(a, b *dto.Metric) int {
+// compareLabelValues orders series as client_golang's registry does: by
+// their label values, label by label in the order of the (sorted) names.
+func compareLabelValues(a, b *dto.Metric) int {
 	if c := cmp.Compare(len(a.Label), len(b.Label)); c != 0 {
 		return c
 	}
@@ -150,16 +143,7 @@ func compareSeries(a, b *dto.Metric) int {
 			return c
 		}
 	}
-	switch {
-	case a.TimestampMs == nil || b.TimestampMs == nil:
-		return cmp.Compare(boolValue(a.TimestampMs != nil), boolValue(b.TimestampMs != nil))
-	default:
-		return cmp.Compare(a.GetTimestampMs(), b.GetTimestampMs())
-	}
-}
-
-func sameLabelNames(a, b *dto.Metric) bool {
-	return slices.EqualFunc(a.Label, b.Label, func(x, y *dto.LabelPair) bool { return x.GetName() == y.GetName() })
+	return 0
 }
 
 func labelString(m *dto.Metric) string {
