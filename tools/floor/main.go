@@ -8,7 +8,7 @@
 // It runs itself as the server (-serve) in a child process, with the upstream
 // stub in this process, scrapes it -scrapes times one after the other, and
 // prints the child's utime+stime per scrape. Loopback only; every loop is
-// bounded. See BENCHMARKS.md, "Where the CPU goes".
+// bounded. See BENCHMARKS.md, "What the fourth round measured".
 //
 //	go run ./tools/floor -gzip each
 package main
