@@ -26,10 +26,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/utmstack/utmstack_exporter/internal/procstat"
 )
 
 func main() {
@@ -181,7 +182,7 @@ func drive(mode string, scrapes int) error {
 			return err
 		}
 	}
-	before, err := cpuSeconds(child.Process.Pid)
+	before, err := procstat.CPUTime(child.Process.Pid)
 	if err != nil {
 		return err
 	}
@@ -192,34 +193,11 @@ func drive(mode string, scrapes int) error {
 		}
 	}
 	wall := time.Since(start)
-	after, err := cpuSeconds(child.Process.Pid)
+	after, err := procstat.CPUTime(child.Process.Pid)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("floor (gzip %s, GOMAXPROCS 1, %d sequential scrapes): %.3f ms CPU per scrape, %.3f ms wall\n",
-		mode, scrapes, (after-before)*1000/float64(scrapes), float64(wall.Microseconds())/1000/float64(scrapes))
+		mode, scrapes, float64((after-before).Microseconds())/1000/float64(scrapes), float64(wall.Microseconds())/1000/float64(scrapes))
 	return nil
-}
-
-// cpuSeconds is utime+stime of pid from /proc/<pid>/stat, in seconds
-// (USER_HZ is 100 on Linux).
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	end := bytes.LastIndexByte(b, ')') // the command before it may hold spaces
-	if end < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
-	}
-	fields := strings.Fields(string(b[end+1:])) // fields[0] is field 3
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
-	}
-	utime, err1 := strconv.ParseFloat(fields[11], 64)
-	stime, err2 := strconv.ParseFloat(fields[12], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	return (utime + stime) / 100, nil
 }

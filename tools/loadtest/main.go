@@ -53,6 +53,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/utmstack/utmstack_exporter/internal/procstat"
+
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
@@ -484,20 +486,11 @@ type procStats struct {
 
 func readProc(pid int) (procStats, error) {
 	var s procStats
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	cpu, err := procstat.CPUTime(pid)
 	if err != nil {
 		return s, err
 	}
-	// The command name is in parentheses and may hold spaces: fields are
-	// counted after the last ')'. utime and stime are fields 14 and 15.
-	rest := stat[bytes.LastIndexByte(stat, ')')+1:]
-	fields := strings.Fields(string(rest))
-	if len(fields) < 13 {
-		return s, errors.New("short /proc stat")
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	s.cpu = time.Duration(utime+stime) * time.Second / clockTicks
+	s.cpu = cpu
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, err
@@ -522,9 +515,6 @@ func readProc(pid int) (procStats, error) {
 	}
 	return s, nil
 }
-
-// clockTicks is USER_HZ, the unit of utime and stime: 100 on Linux.
-const clockTicks = 100
 
 // scraper mimics Prometheus: the Accept, Accept-Encoding and timeout
 // headers, one keep-alive connection per scraper. Like Prometheus it takes
