@@ -60,8 +60,8 @@ func runRound(ctx context.Context, client *utmstack.Client, plans []queryPlan, c
 					return
 				}
 				o := &outcomes[calls[k].plan][calls[k].index]
-				if err := ctx.Err(); err != nil {
-					o.err = err
+				if ctx.Err() != nil {
+					o.err = context.Cause(ctx)
 					o.start, o.end = now(), now()
 					continue
 				}

@@ -2,6 +2,8 @@ package collector
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -23,8 +25,11 @@ type target struct {
 	logger      *slog.Logger
 
 	mu          sync.Mutex
+	seq         uint64 // of the last round started
 	inflight    *pendingRound
 	last        *roundResult
+	lastSeq     uint64               // of last
+	successor   *target              // the target a reload replaced this one with
 	lastSuccess map[string]time.Time // query name -> end of its last good round
 	lastErr     map[string]string    // query name -> last error logged, to log repeats at debug
 
@@ -32,11 +37,21 @@ type target struct {
 }
 
 type pendingRound struct {
+	seq       uint64 // rounds of one target in the order they started
 	done      chan struct{}
 	result    *roundResult
 	successes map[string]time.Time // as the round ended
 	families  sharedFamilies       // gathered once for every scrape that waited
+
+	// Guarded by target.mu until done is closed.
+	deadline time.Time   // when the calls are cut: the latest deadline of the scrapes waiting, at most limit
+	limit    time.Time   // the round's start plus utmstack.timeout
+	cut      *time.Timer // cancels the round's context at deadline
 }
+
+// errRoundDeadline is why a round's calls are cut: every scrape waiting for
+// it has reached its deadline (or the round, utmstack.timeout).
+var errRoundDeadline = fmt.Errorf("scrape deadline: %w", context.DeadlineExceeded)
 
 func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, now func() time.Time, logger *slog.Logger) *target {
 	plans := make([]queryPlan, len(queries))
@@ -56,13 +71,21 @@ func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Quer
 	}
 }
 
-// scrape returns the result of the round this scrape belongs to. If ctx ends
-// before a shared round does, the scrape answers with every query failed
-// rather than wait past its own deadline.
+// scrape returns the result of the round this scrape belongs to.
+//
+// A round runs until the latest deadline among the scrapes waiting for it
+// (never past utmstack.timeout), so a scrape with a short timeout cannot cut
+// the round short for one that joined with a longer one. A scrape whose own
+// deadline comes first answers then with every query failed; the scrape
+// whose deadline is the round's gets what finished in time.
 //
 // A result reused under min_interval is gathered afresh by each scrape, so
 // that the Go and process metrics beside it stay current.
 func (t *target) scrape(ctx context.Context) served {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(t.timeout)
+	}
 	t.mu.Lock()
 	if t.minInterval > 0 && t.last != nil && t.now().Sub(t.last.finished) < t.minInterval {
 		last := t.last
@@ -71,61 +94,132 @@ func (t *target) scrape(ctx context.Context) served {
 		return served{result: last, successes: successes}
 	}
 	pending := t.inflight
-	started := pending == nil
-	if started {
-		pending = &pendingRound{done: make(chan struct{})}
-		t.inflight = pending
-		go t.run(ctx, pending)
+	if pending != nil && !pending.join(deadline) {
+		pending = nil // its calls are being cut: this scrape needs a round of its own
+	}
+	if pending == nil {
+		pending = t.startLocked(ctx, deadline)
 	} else if t.onShare != nil {
 		t.onShare()
 	}
 	t.mu.Unlock()
 
-	// The scrape that started the round shares its deadline: the round's
-	// calls are cancelled at that very moment, so waiting for the round's
-	// result (what finished in time) is bounded and loses nothing.
-	var timeout <-chan struct{}
-	if !started {
-		timeout = ctx.Done()
-	}
 	select {
 	case <-pending.done:
 		return served{result: pending.result, successes: pending.successes, shared: &pending.families}
-	case <-timeout:
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return served{result: t.timedOut(ctx.Err()), successes: t.successesLocked()}
+	case <-ctx.Done():
 	}
+	t.mu.Lock()
+	cutNow := errors.Is(ctx.Err(), context.DeadlineExceeded) && !pending.deadline.After(deadline)
+	t.mu.Unlock()
+	if cutNow {
+		// The round's calls are cut at this very moment, so its result (what
+		// finished in time) follows at once.
+		<-pending.done
+		return served{result: pending.result, successes: pending.successes, shared: &pending.families}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return served{result: t.timedOut(ctx.Err()), successes: t.successesLocked()}
 }
 
-// run performs one round under the deadline of the scrape that started it.
-// It does not end when that scrape's client goes away: other scrapes may be
-// waiting for it.
-func (t *target) run(scrapeCtx context.Context, pending *pendingRound) {
-	ctx := context.WithoutCancel(scrapeCtx)
-	var cancel context.CancelFunc
-	if deadline, ok := scrapeCtx.Deadline(); ok {
-		ctx, cancel = context.WithDeadline(ctx, deadline)
-	} else {
-		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+// startLocked starts a round that the scrape with this deadline waits for.
+// The round does not end when that scrape's client goes away: others may
+// join it.
+func (t *target) startLocked(scrapeCtx context.Context, deadline time.Time) *pendingRound {
+	t.seq++
+	p := &pendingRound{seq: t.seq, done: make(chan struct{}), limit: time.Now().Add(t.timeout)}
+	p.deadline = deadline
+	if p.limit.Before(deadline) {
+		p.deadline = p.limit
 	}
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(scrapeCtx))
+	p.cut = time.AfterFunc(time.Until(p.deadline), func() { cancel(errRoundDeadline) })
+	t.inflight = p
+	go t.run(ctx, cancel, p)
+	return p
+}
 
+// join makes a scrape with this deadline wait for the round, moving the
+// round's deadline later if need be. It reports false when the round's
+// calls are already being cut.
+func (p *pendingRound) join(deadline time.Time) bool {
+	if !p.cut.Stop() {
+		return false
+	}
+	if deadline.After(p.deadline) {
+		p.deadline = deadline
+		if p.limit.Before(deadline) {
+			p.deadline = p.limit
+		}
+	}
+	p.cut.Reset(time.Until(p.deadline))
+	return true
+}
+
+// run performs one round and hands its result to the scrapes waiting.
+func (t *target) run(ctx context.Context, cancel context.CancelCauseFunc, pending *pendingRound) {
+	defer cancel(nil)
 	result := runRound(ctx, t.client, t.plans, t.concurrency, t.now)
 
 	t.mu.Lock()
+	pending.cut.Stop()
+	if t.inflight == pending {
+		t.inflight = nil
+	}
+	t.recordLocked(result)
 	for _, q := range result.queries {
-		if q.ok {
-			t.lastSuccess[q.name] = result.finished
-		}
 		t.logOutcomeLocked(q)
 	}
-	t.last = result
-	t.inflight = nil
+	// A round cut short may end after a later one that replaced it.
+	if pending.seq > t.lastSeq {
+		t.last, t.lastSeq = result, pending.seq
+	}
 	pending.result = result
 	pending.successes = t.successesLocked()
+	successor := t.successor
 	t.mu.Unlock()
+
+	// A reload replaced this target while the round ran: its successes
+	// belong to the new target too.
+	for successor != nil {
+		successor = successor.record(result)
+	}
 	close(pending.done)
+}
+
+// recordLocked keeps the end of the round as the last success of each query
+// that succeeded in it, unless a later round already did.
+func (t *target) recordLocked(result *roundResult) {
+	for _, q := range result.queries {
+		if q.ok && result.finished.After(t.lastSuccess[q.name]) {
+			t.lastSuccess[q.name] = result.finished
+		}
+	}
+}
+
+// record takes in the successes of a round its predecessor ran, for the
+// queries it still has, and returns its own successor, if any.
+func (t *target) record(result *roundResult) *target {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kept := &roundResult{finished: result.finished}
+	for _, q := range result.queries {
+		if t.hasQuery(q.name) {
+			kept.queries = append(kept.queries, q)
+		}
+	}
+	t.recordLocked(kept)
+	return t.successor
+}
+
+func (t *target) hasQuery(name string) bool {
+	for _, p := range t.plans {
+		if p.query.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // timedOut is the answer of a scrape whose deadline passed while it waited.
@@ -178,4 +272,5 @@ func (t *target) adopt(old *target) {
 			t.lastSuccess[p.query.Name] = ts
 		}
 	}
+	old.successor = t // a round still running on old reports its successes here too
 }
