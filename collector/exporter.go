@@ -242,7 +242,10 @@ func scrapeTimeout(header string, configured, offset time.Duration) time.Duratio
 		return configured
 	}
 	secs, err := strconv.ParseFloat(header, 64)
-	if err != nil || secs <= 0 {
+	// !(secs > 0) also refuses NaN. A header beyond the configured timeout
+	// plus the offset changes nothing, and comparing before the conversion
+	// keeps +Inf and huge values from overflowing a time.Duration.
+	if err != nil || !(secs > 0) || secs > (configured+offset).Seconds() {
 		return configured
 	}
 	fromPrometheus := time.Duration(secs * float64(time.Second))
