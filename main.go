@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"maps"
@@ -58,6 +59,9 @@ func main() {
 	procs, err := strconv.Atoi(*maxProcs)
 	if err != nil || procs < 0 {
 		app.Fatalf("--runtime.gomaxprocs (or the GOMAXPROCS environment variable) is %q; want a whole number, 0 or more", *maxProcs)
+	}
+	if err := checkTelemetryPath(*metricsPath); err != nil {
+		app.Fatalf("--web.telemetry-path is %q; %v", *metricsPath, err)
 	}
 	logger := promslog.New(logCfg)
 
@@ -133,6 +137,24 @@ func main() {
 	}
 }
 
+// builtInPaths are the exporter's endpoints besides --web.telemetry-path.
+var builtInPaths = []string{"/-/healthy", "/-/ready", "/-/reload", "/probe"}
+
+// checkTelemetryPath refuses a --web.telemetry-path that http.ServeMux would
+// panic on (a pattern it cannot parse, or one registered twice) or read as
+// something else than a path (a method, a host, a wildcard).
+func checkTelemetryPath(path string) error {
+	switch {
+	case !strings.HasPrefix(path, "/"):
+		return errors.New("want a path that starts with /, e.g. /metrics")
+	case strings.ContainsAny(path, "{} \t\r\n"):
+		return errors.New("want a plain path, without braces or spaces")
+	case slices.Contains(builtInPaths, path):
+		return fmt.Errorf("%s is another of the exporter's endpoints", path)
+	}
+	return nil
+}
+
 // landingConfig describes the exporter on its landing page: where it scrapes
 // and which queries it runs. Never a credential.
 func landingConfig(metricsPath string, cfg *config.Config) web.LandingConfig {
@@ -154,6 +176,7 @@ func landingConfig(metricsPath string, cfg *config.Config) web.LandingConfig {
 		}
 	}
 	return web.LandingConfig{
+		Profiling:   "false", // no /debug/pprof handlers: no links to them
 		Name:        "UTMStack Exporter",
 		Description: "Prometheus exporter for UTMStack security alerts",
 		Version:     version.Info(),

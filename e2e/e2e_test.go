@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -322,5 +323,36 @@ func TestGomaxprocs(t *testing.T) {
 			!strings.Contains(string(out), "--runtime.gomaxprocs") || !strings.Contains(string(out), tc.bad) {
 			t.Errorf("%v %v: err %v, output %q: want exit 1 naming the flag and %s", tc.args, tc.env, err, out, tc.bad)
 		}
+	}
+}
+
+// A --web.telemetry-path that http.ServeMux cannot take, or that would hide
+// another endpoint, stops the exporter with an error naming it; it used to
+// panic.
+func TestUnusableTelemetryPathIsRefused(t *testing.T) {
+	bin := exporterBinary(t)
+	for _, path := range []string{"", "metrics", "/-/healthy", "/probe", "/metrics/{x", "GET /metrics"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, bin, "--web.telemetry-path="+path, "--web.listen-address=127.0.0.1:0")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err == nil || cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 ||
+			!strings.Contains(string(out), "--web.telemetry-path") || !strings.Contains(string(out), strconv.Quote(path)) ||
+			strings.Contains(string(out), "panic") {
+			t.Errorf("--web.telemetry-path=%q: err %v, output %q: want exit 1 naming the flag and the value", path, err, out)
+		}
+	}
+}
+
+// The landing page links only to what the exporter serves: it has no
+// /debug/pprof handlers, so no links to them.
+func TestLandingPageLinksOnlyToServedPages(t *testing.T) {
+	s := startStack(t)
+	code, body := s.get(t, http.MethodGet, "/", true)
+	if code != http.StatusOK || !strings.Contains(body, `href="/metrics"`) {
+		t.Fatalf("landing page: HTTP %d\n%s", code, body)
+	}
+	if strings.Contains(body, "/debug/pprof") {
+		t.Errorf("the landing page links to profiling pages the exporter does not serve:\n%s", body)
 	}
 }
