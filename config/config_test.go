@@ -104,7 +104,7 @@ func TestExampleFile(t *testing.T) {
 	}{
 		{"open", 7 * 24 * time.Hour, []utmstack.Filter{open}, []string{"severity", "country"}},
 		{"open_high", 24 * time.Hour, []utmstack.Filter{open, high}, []string{}},
-		{"all", 24 * time.Hour, nil, []string{"status"}},
+		{"all", 24 * time.Hour, nil, []string{"severity", "status", "country"}},
 	}
 	if len(cfg.Queries) != len(want) {
 		t.Fatalf("%d queries, want %d", len(cfg.Queries), len(want))
