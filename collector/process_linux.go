@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,7 +35,7 @@ import (
 // past a sysmon tick (20 µs) makes the Go runtime hand the P to another
 // thread. Without /proc (an unusual sandbox) it falls back to client_golang's.
 func NewProcessCollector() prometheus.Collector {
-	start, err := processStartTime()
+	start, err := processStartTime("/proc/stat")
 	if err != nil {
 		return collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})
 	}
@@ -265,12 +266,12 @@ func findNetstatSection(b []byte, prefix string) (header, values []byte, ok bool
 	return nil, nil, false
 }
 
-// processStartTime is the boot time from /proc/stat plus the process's start,
+// processStartTime is the boot time (see bootTime) plus the process's start,
 // in clock ticks after boot, from /proc/self/stat, read once. client_golang
 // re-reads the boot time on every scrape, so its value moves by as much as
 // the wall clock is stepped (an NTP correction); this one stays as it was
 // at start-up, as a start time should.
-func processStartTime() (float64, error) {
+func processStartTime(systemStat string) (float64, error) {
 	buf := make([]byte, 64<<10)
 	stat, err := readProcFile("/proc/self/stat", buf)
 	if err != nil {
@@ -280,17 +281,29 @@ func processStartTime() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	system, err := readProcFile("/proc/stat", buf)
-	if err != nil {
-		return 0, err
-	}
-	boot, err := parseBootTime(system)
+	boot, err := bootTime(systemStat, buf)
 	if err != nil {
 		return 0, err
 	}
 	// Linux reports these ticks in USER_HZ, 100 on every architecture Go
 	// supports (the kernel converts from its internal HZ).
 	return float64(boot) + float64(ticks)/100, nil
+}
+
+// bootTime returns when the system booted, in Unix seconds: the btime line
+// of /proc/stat or, where only the process's own /proc entries are visible
+// (systemd's ProcSubset=pid, as in examples/systemd), the uptime's start.
+// Both are whole seconds; they may differ by one.
+func bootTime(systemStat string, buf []byte) (uint64, error) {
+	system, err := readProcFile(systemStat, buf)
+	if err == nil {
+		return parseBootTime(system)
+	}
+	var info syscall.Sysinfo_t
+	if syscall.Sysinfo(&info) != nil || info.Uptime < 0 {
+		return 0, err
+	}
+	return uint64(time.Now().Unix() - int64(info.Uptime)), nil
 }
 
 // parseStartTicks returns field 22 of /proc/self/stat, the start time. The

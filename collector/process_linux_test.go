@@ -4,6 +4,8 @@ package collector
 
 import (
 	"encoding/binary"
+	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -133,6 +135,24 @@ func TestParseBootTime(t *testing.T) {
 		if _, err := parseBootTime([]byte(bad)); err == nil || !strings.Contains(err.Error(), "btime") {
 			t.Errorf("parseBootTime(%q): error %v, want one naming btime", bad, err)
 		}
+	}
+}
+
+// Where /proc/stat is hidden (systemd's ProcSubset=pid), the start time
+// comes from the uptime instead, and agrees with the btime one.
+func TestProcessStartTimeWithoutProcStat(t *testing.T) {
+	fromBtime, err := processStartTime("/proc/stat")
+	if err != nil {
+		t.Skipf("no /proc/stat here: %v", err)
+	}
+	fromUptime, err := processStartTime(filepath.Join(t.TempDir(), "hidden-stat"))
+	if err != nil {
+		t.Fatalf("without /proc/stat: %v", err)
+	}
+	// Both boot times are whole seconds and the uptime's is read a moment
+	// later, so they may differ by a second or two, never more.
+	if d := math.Abs(fromUptime - fromBtime); d > 2 {
+		t.Errorf("start time %v from the uptime, %v from btime: %v s apart", fromUptime, fromBtime, d)
 	}
 }
 
