@@ -373,9 +373,15 @@ func TestUpstreamFaults(t *testing.T) {
 					h.clock.Advance(15 * time.Second)
 				}
 
-				// The fault clears; a scrape interval later everything is back.
+				// The fault clears; a scrape interval later everything is
+				// back. A login sent but never answered may have counted as
+				// a failed one at UTMStack, so it backs off as one (2 min).
 				h.fake.SetFault(nil)
-				h.clock.Advance(time.Minute)
+				if scope.loginHit && f.hangs {
+					h.clock.Advance(2 * time.Minute)
+				} else {
+					h.clock.Advance(time.Minute)
+				}
 				h.scrape(t, faultHealthy, faultFamilies...)
 			})
 		}

@@ -59,7 +59,7 @@ func (b *rejectionBackoff) check(now time.Time) error {
 	if b.last == nil || !now.Before(b.until) {
 		return nil
 	}
-	return &AuthError{Reason: b.last.Reason, Attempted: false, RetryAt: b.until, Err: b.last.Err}
+	return &AuthError{Reason: b.last.Reason, Attempted: false, RetryAt: b.until, next: b.last.next, Err: b.last.Err}
 }
 
 // record starts or extends the backoff and returns err with its end.

@@ -2,6 +2,7 @@ package utmstack
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -88,4 +89,22 @@ func snippet(body []byte) string {
 		s += "…"
 	}
 	return fmt.Sprintf("%d bytes starting %s", len(body), s)
+}
+
+// isSpringError tells whether body is Spring Boot's default error JSON,
+// {"timestamp","status","error","path"} (other attributes allowed), for
+// this status: what UTMStack itself renders for an exception that escapes
+// its filters, as opposed to a proxy's error page.
+func isSpringError(body []byte, status int) bool {
+	var e struct {
+		Timestamp json.RawMessage `json:"timestamp"`
+		Status    *int            `json:"status"`
+		Error     *string         `json:"error"`
+		Path      *string         `json:"path"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return false
+	}
+	return len(e.Timestamp) > 0 && string(e.Timestamp) != "null" &&
+		e.Status != nil && *e.Status == status && e.Error != nil && e.Path != nil
 }

@@ -44,7 +44,8 @@ type Hooks struct {
 	Login func()
 	// AuthFailure is called for each failed authentication UTMStack
 	// answered or that could not reach it; not for calls refused locally
-	// during a backoff.
+	// during a backoff, nor for a login sent whose answer did not arrive
+	// in time (its outcome is unknown).
 	AuthFailure func(reason Reason)
 }
 
@@ -117,10 +118,22 @@ func New(opts Options) (*Client, error) {
 
 // checkRedirect follows a redirect only on the configured scheme and host:
 // Go strips Authorization on a cross-host redirect but not Utm-Api-Key or
-// Utm-Internal-Key, so the client refuses the hop instead.
+// Utm-Internal-Key, so the client refuses the hop instead. It also refuses
+// a 301, 302 or 303 on a POST, which Go follows as a GET without the body:
+// the answer to that would be judged as the answer to the POST (a 401 from
+// GET /api/authenticate taken for a wrong password).
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if req.URL.Host != c.base.Host || req.URL.Scheme != c.base.Scheme {
 		return fmt.Errorf("refusing redirect to %s://%s: credentials go only to %s", req.URL.Scheme, req.URL.Host, c.base.Host)
+	}
+	if prev := via[len(via)-1]; req.Method != prev.Method {
+		status := 0
+		if req.Response != nil {
+			status = req.Response.StatusCode
+		}
+		// The path only: a query string could carry anything.
+		return fmt.Errorf("refusing HTTP %d redirect of %s %s to %s: it would be sent as a %s without its body",
+			status, prev.Method, prev.URL.Path, c.scrubText(req.URL.Path), req.Method)
 	}
 	if len(via) >= 5 {
 		return errors.New("stopped after 5 redirects")
@@ -227,25 +240,26 @@ func (c *Client) judge(endpoint string, resp *response, cred credential) ([]byte
 		c.rejections.reset()
 		return resp.body, nil
 	case resp.status == http.StatusUnauthorized:
-		return nil, c.rejected(ReasonBadCredentials, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr,
+		return nil, c.rejected(cred.method, ReasonBadCredentials, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr,
 			Err: fmt.Errorf("%s credentials rejected", cred.method)})
 	case resp.status == http.StatusForbidden:
-		return nil, c.rejected(ReasonForbidden, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr,
+		return nil, c.rejected(cred.method, ReasonForbidden, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr,
 			Err: errors.New("access denied: the user lacks ROLE_USER/ROLE_ADMIN, or a proxy refused the request")})
-	case resp.status == http.StatusInternalServerError && cred.method == AuthAPIKey && utmErr == "":
+	case resp.status == http.StatusInternalServerError && cred.method == AuthAPIKey && utmErr == "" && isSpringError(resp.body, resp.status):
 		// UTMStack's ApiKeyFilter throws outside Spring Security, so an
-		// unknown, expired or IP-denied key surfaces as a bare 500; the
-		// controllers' own 500s always carry X-UtmStack-error.
-		return nil, c.rejected(ReasonBadCredentials, &Error{Endpoint: endpoint, Status: resp.status,
+		// unknown, expired or IP-denied key surfaces as a 500 that Spring
+		// Boot renders as its default error JSON; the controllers' own 500s
+		// carry X-UtmStack-error. A 500 page of a proxy is neither.
+		return nil, c.rejected(cred.method, ReasonBadCredentials, &Error{Endpoint: endpoint, Status: resp.status,
 			Err: errors.New("API key rejected (unknown, expired, or the caller's IP is not allowed)")})
 	}
 	return nil, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr, Err: fmt.Errorf("unexpected answer: %s", snippet(c.scrub(resp.body)))}
 }
 
 // rejected reports a credential UTMStack refused on a data call.
-func (c *Client) rejected(reason Reason, err error) error {
+func (c *Client) rejected(method AuthMethod, reason Reason, err error) error {
 	if c.hooks.AuthFailure != nil {
 		c.hooks.AuthFailure(reason)
 	}
-	return c.rejections.record(c.now(), &AuthError{Reason: reason, Attempted: true, Err: err})
+	return c.rejections.record(c.now(), &AuthError{Reason: reason, Attempted: true, next: nextRequest(method), Err: err})
 }

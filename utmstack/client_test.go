@@ -181,7 +181,8 @@ func TestRejectedKeys(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.opts)
-			_, err := f.client(t, tc.creds).ValuesWithCount(context.Background(), byStatus)
+			c := f.client(t, tc.creds)
+			_, err := c.ValuesWithCount(context.Background(), byStatus)
 			var authErr *utmstack.AuthError
 			if !errors.As(err, &authErr) || authErr.Reason != utmstack.ReasonBadCredentials {
 				t.Fatalf("err = %v, want a bad_credentials AuthError", err)
@@ -191,8 +192,45 @@ func TestRejectedKeys(t *testing.T) {
 					f.counts.failed(utmstack.ReasonBadCredentials), f.dataCalls())
 			}
 			assertNoSecret(t, err)
+			// A key has no login: the backoff says what it holds back.
+			_, err = c.ValuesWithCount(context.Background(), byStatus)
+			key := map[utmstack.AuthMethod]string{utmstack.AuthAPIKey: "API key", utmstack.AuthInternalKey: "internal key"}[tc.creds.Method]
+			next := "next request with the " + key + " not before " + epoch.Add(2*time.Minute).Format(time.RFC3339)
+			if !errors.As(err, &authErr) || authErr.Attempted || !strings.Contains(err.Error(), next) || strings.Contains(err.Error(), "login") {
+				t.Fatalf("during the backoff: err = %v, want it to say %q and no login", err, next)
+			}
 		})
 	}
+}
+
+// TestKeyRejectionNeedsSpringsErrorBody: UTMStack refuses a key with a 500
+// that Spring Boot renders as {timestamp,status,error,path}. A 500 page
+// from a proxy in front of it is an error, not a rejected key.
+func TestKeyRejectionNeedsSpringsErrorBody(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{APIKeys: []utmstacktest.APIKey{{Key: testAPIKey}}})
+	f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusInternalServerError)
+		// A page that echoes the request must not carry the key into the error.
+		io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1>Utm-Api-Key: "+testAPIKey+"</body></html>")
+		return true
+	})
+	c := f.client(t, utmstack.Credentials{Method: utmstack.AuthAPIKey, Secret: testAPIKey})
+	_, err := c.ValuesWithCount(context.Background(), byStatus)
+	var authErr *utmstack.AuthError
+	var callErr *utmstack.Error
+	if errors.As(err, &authErr) || !errors.As(err, &callErr) || callErr.Status != 500 ||
+		!strings.Contains(err.Error(), "500 Internal Server Error") || !strings.Contains(err.Error(), "<secret>") {
+		t.Fatalf("err = %v, want a plain 500 error quoting the page, the key blanked out", err)
+	}
+	assertNoSecret(t, err)
+	if n := f.counts.failed(utmstack.ReasonBadCredentials); n != 0 {
+		t.Fatalf("counted %d bad_credentials for a proxy's 500", n)
+	}
+	// Nothing holds the next call back: the key was never refused.
+	f.fake.SetFault(nil)
+	got, err := c.ValuesWithCount(context.Background(), byStatus)
+	wantStatusCounts(t, got, err)
 }
 
 func TestTokenReusedAndRenewedBeforeExpiry(t *testing.T) {
@@ -482,6 +520,49 @@ func TestRedirectToAnotherHostIsRefused(t *testing.T) {
 	}
 }
 
+// TestRedirectThatDropsTheLoginBodyIsRefused: Go follows a 301, 302 or 303
+// on a POST as a GET without the body; GET /api/authenticate then answers
+// 401, which must not pass for a wrong password. 307 and 308 keep the
+// method and body and are followed on the same host.
+func TestRedirectThatDropsTheLoginBodyIsRefused(t *testing.T) {
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			f := newFixture(t, utmstacktest.Options{})
+			f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method == http.MethodPost && r.URL.Path == "/api/authenticate" {
+					http.Redirect(w, r, "/api/authenticate?password="+testPassword, code)
+					return true
+				}
+				return false
+			})
+			_, err := f.client(t, password()).ValuesWithCount(context.Background(), byStatus)
+			want := fmt.Sprintf("refusing HTTP %d redirect of POST /api/authenticate to /api/authenticate:", code)
+			if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "?") {
+				t.Fatalf("err = %v, want it to contain %q and no query string", err, want)
+			}
+			assertNoSecret(t, err)
+			if f.fake.Requests(http.MethodGet, "/api/authenticate") != 0 || f.counts.failed(utmstack.ReasonBadCredentials) != 0 {
+				t.Fatalf("%d GETs followed, %d bad_credentials counted; want 0 and 0",
+					f.fake.Requests(http.MethodGet, "/api/authenticate"), f.counts.failed(utmstack.ReasonBadCredentials))
+			}
+		})
+	}
+	for _, code := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			f := newFixture(t, utmstacktest.Options{})
+			f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.RawQuery == "" {
+					http.Redirect(w, r, r.URL.Path+"?hop=1", code)
+					return true
+				}
+				return false
+			})
+			got, err := f.client(t, password()).ValuesWithCount(context.Background(), byStatus)
+			wantStatusCounts(t, got, err)
+		})
+	}
+}
+
 func TestBodySizeLimit(t *testing.T) {
 	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"a":1,"pad":"`)
@@ -518,7 +599,10 @@ func TestServerErrorsCarryEndpointStatusAndHeader(t *testing.T) {
 	}
 }
 
-func TestCanceledLoginIsNotAFailure(t *testing.T) {
+// TestUnansweredLoginBacksOffWithoutAFailure: a login whose answer our
+// context cut off may have counted at UTMStack, so it backs off as a failed
+// one would; but no failure reason is counted, as none is known.
+func TestUnansweredLoginBacksOffWithoutAFailure(t *testing.T) {
 	f := newFixture(t, utmstacktest.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
@@ -535,15 +619,103 @@ func TestCanceledLoginIsNotAFailure(t *testing.T) {
 		return false
 	})
 	c := f.client(t, password())
-	if _, err := c.ValuesWithCount(ctx, byStatus); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+	_, err := c.ValuesWithCount(ctx, byStatus)
+	var authErr *utmstack.AuthError
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &authErr) || !authErr.Attempted {
+		t.Fatalf("err = %v, want an attempted AuthError wrapping context.Canceled", err)
+	}
+	next := "next login not before " + epoch.Add(2*time.Minute).Format(time.RFC3339)
+	if !strings.Contains(err.Error(), "did not arrive in time") || !strings.Contains(err.Error(), next) {
+		t.Fatalf("err = %v, want it to say the answer did not arrive in time and %q", err, next)
 	}
 	f.fake.SetFault(nil)
+	f.clock.Advance(time.Minute)
+	if _, err := c.ValuesWithCount(context.Background(), byStatus); !errors.As(err, &authErr) || authErr.Attempted {
+		t.Fatalf("a minute later: err = %v, want a fast failure during the backoff", err)
+	}
+	if f.logins() != 1 {
+		t.Fatalf("%d logins, want 1: the backoff must hold the next one back", f.logins())
+	}
+	f.clock.Advance(time.Minute)
 	got, err := c.ValuesWithCount(context.Background(), byStatus)
 	wantStatusCounts(t, got, err)
 	for _, r := range utmstack.Reasons {
 		if n := f.counts.failed(r); n != 0 {
-			t.Errorf("counted %d %s failures for a scrape that ran out of time", n, r)
+			t.Errorf("counted %d %s failures for a login whose outcome is unknown", n, r)
 		}
 	}
+}
+
+// TestLoginCanceledBeforeSendingIsNoAttempt: a login that never left the
+// client cannot have counted at UTMStack and must not hold the next back.
+func TestLoginCanceledBeforeSendingIsNoAttempt(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	c := f.client(t, password())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.ValuesWithCount(ctx, byStatus)
+	var authErr *utmstack.AuthError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &authErr) {
+		t.Fatalf("err = %v, want context.Canceled and no AuthError", err)
+	}
+	got, err := c.ValuesWithCount(context.Background(), byStatus)
+	wantStatusCounts(t, got, err)
+	if f.logins() != 1 {
+		t.Fatalf("%d logins arrived, want 1", f.logins())
+	}
+}
+
+// TestUnansweredWrongPasswordNeverLocksTheIPOut: UTMStack judges a login at
+// once but answers after every scrape's deadline. Each unanswered login may
+// have counted, so scrapes a minute apart must still stay under the
+// lock-out threshold.
+func TestUnansweredWrongPasswordNeverLocksTheIPOut(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	f.fake.SetLatency(time.Hour) // the answer never comes in time; the fake judges the login all the same
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		f.fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	c, err := utmstack.New(utmstack.Options{URL: u, Hooks: f.counts.hooks(), Now: f.clock.Now,
+		Credentials: utmstack.Credentials{Method: utmstack.AuthPassword, Username: testUser, Secret: "wrong-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 12 { // twelve scrapes a minute apart
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.ValuesWithCount(ctx, byStatus)
+			errc <- err
+		}()
+		select {
+		case <-arrived: // the login is in UTMStack's hands; the scrape runs out of time
+			cancel()
+			err = <-errc
+		case err = <-errc:
+			cancel()
+		}
+		if err == nil {
+			t.Fatalf("scrape %d succeeded with a wrong password", i+1)
+		}
+		f.clock.Advance(time.Minute)
+	}
+	if worst := f.fake.MaxLoginAttemptsWithin(10 * time.Minute); worst > 3 {
+		t.Fatalf("%d logins within 10 minutes, want at most 3 (2, 4, 8 minutes apart)", worst)
+	}
+	for _, r := range utmstack.Reasons {
+		if n := f.counts.failed(r); n != 0 {
+			t.Errorf("counted %d %s failures for logins whose outcome is unknown", n, r)
+		}
+	}
+	f.fake.SetLatency(0)
+	got, err := f.client(t, password()).ValuesWithCount(context.Background(), byStatus)
+	wantStatusCounts(t, got, err)
 }

@@ -67,21 +67,44 @@ func (e *Error) Answered() bool {
 }
 
 // AuthError is a failure to authenticate. Attempted is false when the
-// client did not contact UTMStack because a login backoff was still running;
-// RetryAt then says when the next login may be tried.
+// client did not contact UTMStack because a backoff was still running;
+// RetryAt says when the credential may be tried again.
 type AuthError struct {
 	Reason    Reason
 	Attempted bool
 	RetryAt   time.Time
 	Err       error
+	// next names what RetryAt holds back: a login, or a request with a key
+	// (which has no login).
+	next string
+}
+
+const nextLogin = "next login"
+
+// nextRequest is what a rejection backoff holds back for a method.
+func nextRequest(m AuthMethod) string {
+	switch m {
+	case AuthAPIKey:
+		return "next request with the API key"
+	case AuthInternalKey:
+		return "next request with the internal key"
+	}
+	return "next request with the login token"
 }
 
 func (e *AuthError) Error() string {
-	if !e.Attempted {
-		return fmt.Sprintf("authentication failed earlier (%s), next login not before %s: %v",
-			e.Reason, e.RetryAt.UTC().Format(time.RFC3339), e.Err)
+	var retry string
+	if !e.RetryAt.IsZero() {
+		next := e.next
+		if next == "" {
+			next = "next attempt"
+		}
+		retry = fmt.Sprintf(", %s not before %s", next, e.RetryAt.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("authentication failed (%s): %v", e.Reason, e.Err)
+	if !e.Attempted {
+		return fmt.Sprintf("authentication failed earlier (%s)%s: %v", e.Reason, retry, e.Err)
+	}
+	return fmt.Sprintf("authentication failed (%s)%s: %v", e.Reason, retry, e.Err)
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -80,7 +82,7 @@ func (a *passwordAuth) currentToken(ctx context.Context) (string, error) {
 			select {
 			case <-call.done:
 			case <-ctx.Done():
-				return "", ctx.Err()
+				return "", context.Cause(ctx)
 			}
 			// The leader's own deadline ending is no verdict on the
 			// credentials: try again under ours.
@@ -114,11 +116,12 @@ func (a *passwordAuth) duringBackoff(now time.Time) (string, error) {
 	if a.token != "" && (a.expiry.IsZero() || now.Before(a.expiry)) {
 		return a.token, nil
 	}
-	return "", &AuthError{Reason: a.lastErr.Reason, Attempted: false, RetryAt: a.retryAt, Err: a.lastErr.Err}
+	return "", &AuthError{Reason: a.lastErr.Reason, Attempted: false, RetryAt: a.retryAt, next: nextLogin, Err: a.lastErr.Err}
 }
 
 // login performs one POST /api/authenticate and records its outcome.
 func (a *passwordAuth) login(ctx context.Context) (string, error) {
+	ctx, sent := traceSent(ctx)
 	token, claims, reason, err := a.attempt(ctx)
 	now := a.c.now()
 
@@ -126,13 +129,16 @@ func (a *passwordAuth) login(ctx context.Context) (string, error) {
 	defer a.mu.Unlock()
 	if err != nil {
 		if isContextError(err) && ctx.Err() != nil {
-			// Our scrape ran out of time; UTMStack said nothing about the
-			// password, so neither a failure nor a backoff is recorded.
-			return "", err
+			if !sent() || answeredOK(err) {
+				// UTMStack never got the login, or accepted the password:
+				// nothing counted toward the lock-out.
+				return "", err
+			}
+			return "", a.unanswered(now, err)
 		}
 		a.failures++
 		a.retryAt = now.Add(loginBackoff(reason, a.failures))
-		authErr := &AuthError{Reason: reason, Attempted: true, RetryAt: a.retryAt, Err: err}
+		authErr := &AuthError{Reason: reason, Attempted: true, RetryAt: a.retryAt, next: nextLogin, Err: err}
 		a.lastErr = authErr
 		if a.c.hooks.AuthFailure != nil {
 			a.c.hooks.AuthFailure(reason)
@@ -149,6 +155,42 @@ func (a *passwordAuth) login(ctx context.Context) (string, error) {
 	}
 	a.c.logger.Debug("UTMStack login succeeded", "user", a.username, "expires", claims.Expiry.UTC().Format(time.RFC3339))
 	return token, nil
+}
+
+// unanswered records a login whose answer our context cut off. UTMStack
+// judges a request whose client has gone all the same, so a wrong password
+// may have counted toward the lock-out: the login backs off on the
+// credential schedule. No failure reason is counted, as none is known.
+func (a *passwordAuth) unanswered(now time.Time, err error) error {
+	a.failures++
+	a.retryAt = now.Add(loginBackoff(ReasonBadCredentials, a.failures))
+	authErr := &AuthError{Reason: ReasonError, Attempted: true, RetryAt: a.retryAt, next: nextLogin,
+		Err: fmt.Errorf("the login was sent but its answer did not arrive in time, and UTMStack may have counted it as a failed login: %w", err)}
+	a.lastErr = authErr
+	a.c.logger.Warn("UTMStack login unanswered in time", "user", a.username, "err", err,
+		"next_attempt", a.retryAt.UTC().Format(time.RFC3339))
+	return authErr
+}
+
+// traceSent reports, once the request has ended, whether a whole request
+// was written to UTMStack. net/http makes its trace calls before Do returns.
+func traceSent(ctx context.Context) (context.Context, func() bool) {
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				sent.Store(true)
+			}
+		},
+	})
+	return ctx, sent.Load
+}
+
+// answeredOK tells whether UTMStack's 200 came before the body was cut off:
+// the password was accepted, which resets UTMStack's failure count.
+func answeredOK(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusOK
 }
 
 // refreshTime renews ahead of exp by a tenth of the remaining lifetime, at

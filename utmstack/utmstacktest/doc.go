@@ -21,6 +21,9 @@
 //   - An invalid Utm-Api-Key is a 500 on every path, /api/ping included,
 //     whatever other credentials the request carries.
 //   - Restart also empties the lock-out cache (it lives in the JVM).
+//   - A request whose client leaves during SetLatency's wait is still
+//     handled, as Spring does: a wrong password still counts toward the
+//     lock-out; only the answer is lost.
 //   - values-with-count orders by key, descending, unless orderByCount is
 //     set, and returns 5 buckets unless top is given.
 //   - Filter errors found by SearchUtil (a value of the wrong shape) are

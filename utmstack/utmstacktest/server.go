@@ -1,6 +1,8 @@
 package utmstacktest
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -88,8 +90,11 @@ func (s *Server) SetAPIKeys(keys []APIKey) {
 	s.apiKeys = append([]APIKey(nil), keys...)
 }
 
-// SetLatency delays every request by d of real time before it is answered;
-// the wait ends early, without an answer, when the request's context ends.
+// SetLatency delays every request by d of real time before it is answered.
+// The wait ends early when the request's context ends (the client has gone),
+// and the request is then handled all the same, its answer discarded: Spring
+// finishes a request whose client has left, so a login still counts toward
+// the lock-out.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -166,12 +171,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if latency > 0 {
+		// Read the body first, as Spring does before the controller runs:
+		// only then does net/http notice a client that has gone.
+		r = bufferBody(r)
 		t := time.NewTimer(latency)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return
+			w = discardWriter{header: http.Header{}}
 		}
 	}
 	if fault != nil && fault(w, r) {
@@ -179,6 +187,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.serve(w, r)
 }
+
+// bufferBody reads up to maxBody of the request body into memory; the
+// handlers read it from there, and any rest after it.
+func bufferBody(r *http.Request) *http.Request {
+	buf, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	var rest io.Reader = r.Body
+	if err != nil {
+		rest = errReader{err} // the body broke off: so it does for the handler
+	}
+	r2 := r.Clone(r.Context())
+	r2.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf), rest), r.Body}
+	return r2
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// discardWriter takes the answer to a request whose client has gone.
+type discardWriter struct{ header http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.header }
+func (d discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d discardWriter) WriteHeader(int)             {}
 
 // route is one controller method.
 type route struct {

@@ -127,6 +127,59 @@ func TestLatencyStopsWhenTheRequestEnds(t *testing.T) {
 	}
 }
 
+// TestLatencyStillJudgesALoginWhoseClientLeft: Spring finishes a request
+// whose client has gone, so a wrong password counts toward the lock-out
+// though its 401 reaches no one.
+func TestLatencyStillJudgesALoginWhoseClientLeft(t *testing.T) {
+	s := New(Options{Clock: NewClock(t0), Users: map[string]string{"admin": "s3cret!"}})
+	s.SetLatency(time.Hour)
+	arrived, done := make(chan struct{}, 1), make(chan struct{}, 1)
+	h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { done <- struct{}{} }()
+		arrived <- struct{}{}
+		s.ServeHTTP(w, r)
+	}))
+	defer h.Close()
+	for i := range 10 {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "POST", h.URL+"/api/authenticate", strings.NewReader(loginBody("admin", "wrong-pass")))
+		req.Header.Set("Content-Type", "application/json")
+		errc := make(chan error, 1)
+		go func() {
+			resp, err := h.Client().Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			errc <- err
+		}()
+		select {
+		case <-arrived:
+		case err := <-errc:
+			t.Fatalf("login %d ended before it arrived: %v", i+1, err)
+		}
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("login %d: client error %v, want context.Canceled", i+1, err)
+		}
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second): // a bound; the client is already gone
+			t.Fatalf("login %d: the handler kept waiting after its client left", i+1)
+		}
+	}
+	s.SetLatency(0)
+	resp, err := h.Client().Post(h.URL+"/api/authenticate", "application/json", strings.NewReader(loginBody("admin", "s3cret!")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	<-arrived
+	<-done
+	if resp.StatusCode != http.StatusLocked {
+		t.Fatalf("after 10 wrong passwords whose clients left: status %d, want 423", resp.StatusCode)
+	}
+}
+
 func TestConcurrentUse(t *testing.T) {
 	f := newFixture(t, Options{Alerts: DemoAlerts(t0, 500, 7), APIKeys: []APIKey{{Key: "key"}}})
 	var wg sync.WaitGroup
