@@ -135,11 +135,12 @@ func Parse(data []byte, path string, getenv func(string) (string, bool)) (*Confi
 	if getenv == nil {
 		getenv = func(string) (string, bool) { return "", false }
 	}
-	raw, err := decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	p := &problems{path: path}
+	raw, err := decode(data, p)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %w", path, err))
+		return nil, p.err()
+	}
 	cfg := resolve(raw, getenv, p)
 	if err := p.err(); err != nil {
 		return nil, err

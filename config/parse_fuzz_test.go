@@ -39,14 +39,20 @@ func fuzzEnv(mask uint8, secret string) func(string) (string, bool) {
 // package directory. Absolute paths and ".." could reach /dev/zero, a FIFO or
 // /proc and hang the fuzzer; Parse itself never writes anything.
 func fuzzReadsOnlyLocalFiles(data []byte) bool {
-	raw, err := decode(data)
+	raw, err := decode(data, &problems{})
 	if err != nil {
 		return true // Parse fails before reading any file
 	}
-	a, tls := raw.UTMStack.Auth, raw.UTMStack.TLSConfig
-	for _, p := range []string{a.PasswordFile, a.APIKeyFile, a.InternalKeyFile, tls.CAFile, tls.CertFile, tls.KeyFile} {
-		if p != "" && !filepath.IsLocal(p) {
-			return false
+	blocks := []rawUTMStack{raw.UTMStack}
+	for _, t := range raw.Targets {
+		blocks = append(blocks, t.rawUTMStack)
+	}
+	for _, u := range blocks {
+		a, tls := u.Auth, u.TLSConfig
+		for _, p := range []string{a.PasswordFile, a.APIKeyFile, a.InternalKeyFile, tls.CAFile, tls.CertFile, tls.KeyFile} {
+			if p != "" && !filepath.IsLocal(p) {
+				return false
+			}
 		}
 	}
 	return true

@@ -36,7 +36,7 @@ type rawTarget struct {
 type rawUTMStack struct {
 	URL            string       `yaml:"url"`
 	Timeout        *rawDuration `yaml:"timeout"`
-	MaxConcurrency *int         `yaml:"max_concurrency"`
+	MaxConcurrency *rawInt      `yaml:"max_concurrency"`
 	MinInterval    *rawDuration `yaml:"min_interval"`
 	Auth           rawAuth      `yaml:"auth"`
 	TLSConfig      plainTLS     `yaml:"tls_config"`
@@ -45,19 +45,20 @@ type rawUTMStack struct {
 
 // plainTLS has TLSConfig's fields but not its UnmarshalYAML, which calls
 // Validate during decoding: that error would abort decoding without a key
-// path. We call Validate ourselves. Strictness is the same either way, since
-// yaml.v3 decodes both with the same decoder (see raw_test.go).
+// path. We call Validate ourselves. Unknown keys and bad values in it
+// (min_version: TLS99) are reported by checkShape, as everywhere else.
 type plainTLS commoncfg.TLSConfig
 
 // rawAuth uses plain strings: an empty value counts as unset, as proxy_url
-// does, so templated files can leave keys blank.
+// does, so templated files can leave keys blank. Keys tagged secret:"true"
+// never have their value repeated in a message (see checkShape).
 type rawAuth struct {
 	Username        string `yaml:"username"`
-	Password        string `yaml:"password"`
+	Password        string `yaml:"password" secret:"true"`
 	PasswordFile    string `yaml:"password_file"`
-	APIKey          string `yaml:"api_key"`
+	APIKey          string `yaml:"api_key" secret:"true"`
 	APIKeyFile      string `yaml:"api_key_file"`
-	InternalKey     string `yaml:"internal_key"`
+	InternalKey     string `yaml:"internal_key" secret:"true"`
 	InternalKeyFile string `yaml:"internal_key_file"`
 }
 
@@ -76,7 +77,7 @@ type rawDefaults struct {
 	ExcludeFalsePositives *bool        `yaml:"exclude_false_positives"`
 	ExcludeEchoes         *bool        `yaml:"exclude_echoes"`
 	Fields                rawFields    `yaml:"fields"`
-	TopCountries          *int         `yaml:"top_countries"`
+	TopCountries          *rawInt      `yaml:"top_countries"`
 }
 
 type rawQuery struct {
@@ -125,7 +126,7 @@ type rawDuration struct {
 
 func (d *rawDuration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		// A TypeError lets yaml keep its line number and go on decoding.
+		// checkShape reports these first; this only guards a direct decode.
 		return &yaml.TypeError{Errors: []string{
 			fmt.Sprintf("line %d: cannot unmarshal %s into a duration", n.Line, n.ShortTag()),
 		}}
@@ -134,17 +135,43 @@ func (d *rawDuration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// decode reads exactly one YAML document, rejecting unknown keys. An empty
-// file (or one with only comments) is an empty configuration.
-func decode(data []byte) (*rawConfig, error) {
-	var raw rawConfig
+// rawInt keeps a whole number as written, as rawDuration does a duration,
+// so that validation can report "lots" or a number too large for an int
+// with its key path and accepted range.
+type rawInt struct {
+	text string
+	line int
+	n    int
+	ok   bool // text is a whole number that fits in n
+}
+
+func (i *rawInt) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		// checkShape reports these first; this only guards a direct decode.
+		return &yaml.TypeError{Errors: []string{
+			fmt.Sprintf("line %d: cannot unmarshal %s into a whole number", n.Line, n.ShortTag()),
+		}}
+	}
+	i.text, i.line = n.Value, n.Line
+	// yaml would truncate 2.5 to 2; only an !!int is a whole number.
+	i.ok = n.ShortTag() == "!!int" && n.Decode(&i.n) == nil
+	return nil
+}
+
+// decode reads exactly one YAML document. Its shape is checked against
+// rawConfig first (checkShape): unknown keys, and values of the wrong kind
+// or type, go to p with their key paths, and the values are dropped so that
+// the rest of the file is still decoded and validated. An error is returned
+// only when the file cannot be read as YAML at all. An empty file (or one
+// with only comments) is an empty configuration.
+func decode(data []byte, p *problems) (*rawConfig, error) {
+	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return &rawConfig{}, nil
 		}
-		return nil, hideTaggedValues(explainUnknownKeys(err))
+		return nil, err
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -152,6 +179,13 @@ func decode(data []byte) (*rawConfig, error) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("line %d: a second YAML document; the file must hold exactly one", extra.Line)
+	}
+	checkShape(p, &doc)
+	// Not strict: checkShape has already reported and removed unknown keys.
+	var raw rawConfig
+	if err := doc.Decode(&raw); err != nil {
+		// Not expected after checkShape; yaml's own message, without values.
+		return nil, hideTaggedValues(err)
 	}
 	return &raw, nil
 }
@@ -169,57 +203,33 @@ func hideTaggedValues(err error) error {
 	return errors.New(taggedValueRE.ReplaceAllString(msg, "cannot decode a value tagged $2 (the value is not shown: it may be a secret)"))
 }
 
-// sections names each YAML shape the way a user knows it, for messages
-// about unknown keys (yaml.v3 would name the Go type).
-var sections = map[reflect.Type]string{
-	reflect.TypeFor[rawConfig]():   "the top-level mapping",
-	reflect.TypeFor[rawUTMStack](): "utmstack",
-	reflect.TypeFor[rawTarget]():   "a target",
-	reflect.TypeFor[rawAuth]():     "utmstack.auth",
-	reflect.TypeFor[plainTLS]():    "utmstack.tls_config",
-	reflect.TypeFor[rawDefaults](): "defaults",
-	reflect.TypeFor[rawFields]():   "fields",
-	reflect.TypeFor[rawQuery]():    "a query",
-	reflect.TypeFor[rawFilter]():   "a filter",
+// yamlField is one key a struct accepts.
+type yamlField struct {
+	name   string
+	typ    reflect.Type
+	secret bool // its value must never appear in a message
 }
 
-var unknownKeyRE = regexp.MustCompile(`^(line \d+: )field (.*) not found in type (\S+)$`)
-
-// explainUnknownKeys rewrites yaml.v3's "field x not found in type
-// config.rawAuth" into the section's name and its accepted keys, keeping
-// the line number; other messages naming one of our types get its section
-// name too.
-func explainUnknownKeys(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err
-	}
-	for i, msg := range te.Errors {
-		m := unknownKeyRE.FindStringSubmatch(msg)
-		for t, where := range sections {
-			switch {
-			case m != nil && t.String() == m[3]:
-				te.Errors[i] = fmt.Sprintf("%sunknown key %q in %s; accepted: %s", m[1], m[2], where, strings.Join(yamlKeys(t), ", "))
-			case strings.HasSuffix(msg, " into "+t.String()):
-				// "cannot unmarshal !!seq into config.rawAuth"
-				te.Errors[i] = strings.TrimSuffix(msg, t.String()) + where
-			}
+// yamlFields lists the keys a struct accepts, following inlined structs.
+func yamlFields(t reflect.Type) []yamlField {
+	var fields []yamlField
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case opts == "inline":
+			fields = append(fields, yamlFields(f.Type)...)
+		case name != "" && name != "-":
+			fields = append(fields, yamlField{name, f.Type, f.Tag.Get("secret") == "true"})
 		}
 	}
-	return err
+	return fields
 }
 
 // yamlKeys lists the keys a struct accepts, following inlined structs.
 func yamlKeys(t reflect.Type) []string {
 	var keys []string
-	for f := range t.Fields() {
-		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		switch {
-		case opts == "inline":
-			keys = append(keys, yamlKeys(f.Type)...)
-		case name != "" && name != "-":
-			keys = append(keys, name)
-		}
+	for _, f := range yamlFields(t) {
+		keys = append(keys, f.name)
 	}
 	return keys
 }

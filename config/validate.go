@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
 	"net/url"
 	"regexp"
 	"slices"
@@ -18,14 +19,28 @@ import (
 )
 
 // problems collects every validation problem so that a user sees them all
-// at once, each as "<file>: <key path>: <message>".
+// at once, each as "<file>: <key path>: <message>" ("<file>: <message>" for
+// the top level, whose key path is empty).
 type problems struct {
 	path string
 	errs []error
+	// undecoded are the key paths of values checkShape reported and dropped.
+	// Validation sees the default there, so its own problems at or below
+	// them would only be follow-ons of the one reported, and are left out.
+	undecoded []string
 }
 
 func (p *problems) add(key, format string, args ...any) {
-	p.errs = append(p.errs, errors.New(p.path+": "+key+": "+fmt.Sprintf(format, args...)))
+	for _, u := range p.undecoded {
+		if u == "" || key == u || strings.HasPrefix(key, u+".") || strings.HasPrefix(key, u+"[") {
+			return
+		}
+	}
+	prefix := p.path + ": "
+	if key != "" {
+		prefix += key + ": "
+	}
+	p.errs = append(p.errs, errors.New(prefix+fmt.Sprintf(format, args...)))
 }
 
 func (p *problems) err() error { return errors.Join(p.errs...) }
@@ -221,7 +236,7 @@ func resolveDuration(p *problems, key string, d *rawDuration, def time.Duration,
 	}
 	md, err := model.ParseDurationAllowNegative(d.text)
 	if err != nil {
-		p.add(key, "%q is not a valid duration; use a number and a unit (ms, s, m, h, d, w, y), e.g. 30s or 7d", d.text)
+		p.add(key, "%q is not a valid duration; %s", d.text, durationHint)
 		return def
 	}
 	v := time.Duration(md)
@@ -249,15 +264,22 @@ func resolveRounding(p *problems, key string, d *rawDuration, def time.Duration)
 	return v
 }
 
-func resolveInt(p *problems, key string, v *int, def, lo, hi int) int {
-	if v == nil {
+func resolveInt(p *problems, key string, v *rawInt, def, lo, hi int) int {
+	switch {
+	case v == nil:
+		return def
+	case !v.ok:
+		if _, whole := new(big.Int).SetString(v.text, 0); whole {
+			p.add(key, "%q is out of range; accepted: %d to %d (line %d)", v.text, lo, hi, v.line)
+		} else {
+			p.add(key, "%q is not a whole number (line %d)", v.text, v.line)
+		}
+		return def
+	case v.n < lo || v.n > hi:
+		p.add(key, "%d is out of range; accepted: %d to %d", v.n, lo, hi)
 		return def
 	}
-	if *v < lo || *v > hi {
-		p.add(key, "%d is out of range; accepted: %d to %d", *v, lo, hi)
-		return def
-	}
-	return *v
+	return v.n
 }
 
 // checkURL validates utmstack.url and returns only its scheme and host.
@@ -284,11 +306,11 @@ func checkURL(p *problems, key, raw string) *url.URL {
 		ok = false
 	}
 	if u.RawQuery != "" || u.ForceQuery {
-		p.add(key, "%s must not have a query (%q)", shown, "?"+u.RawQuery)
+		p.add(key, "%s must not have a query (values not shown: a query may carry a token)", shown)
 		ok = false
 	}
 	if u.Fragment != "" {
-		p.add(key, "%s must not have a fragment (%q)", shown, "#"+u.Fragment)
+		p.add(key, "%s must not have a fragment (not shown: it may carry a token)", shown)
 		ok = false
 	}
 	if !ok {
@@ -355,18 +377,28 @@ func parseAbsolute(p *problems, key, raw, example string) (*url.URL, bool) {
 // shownURL is the value for a message: as written, unless it holds
 // credentials.
 func shownURL(u *url.URL, raw string) string {
-	if u.User != nil {
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return displayURL(u)
 	}
 	return raw
 }
 
-// displayURL is u with any user info replaced, safe for messages and logs.
+// displayURL is u with any user info, query values and fragment replaced,
+// safe for messages and logs: each can carry a credential.
 func displayURL(u *url.URL) string {
-	if u.User == nil {
-		return u.String()
-	}
 	c := *u
-	c.User = url.User("xxxxx")
+	if c.User != nil {
+		c.User = url.User("xxxxx")
+	}
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k := range q {
+			q[k] = []string{"xxxxx"}
+		}
+		c.RawQuery = q.Encode()
+	}
+	if c.Fragment != "" {
+		c.Fragment, c.RawFragment = "xxxxx", ""
+	}
 	return c.String()
 }
