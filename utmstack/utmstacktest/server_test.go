@@ -84,6 +84,27 @@ func TestFault(t *testing.T) {
 	wantStatus(t, f.do("GET", "/api/ping", ""), 200)
 }
 
+// leaveOnArrival sends req from a client that leaves (cancel) as soon as
+// the server has the request, and returns the client's error.
+func leaveOnArrival(t *testing.T, h *httptest.Server, req *http.Request, cancel context.CancelFunc, arrived <-chan struct{}) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := h.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	select {
+	case <-arrived:
+	case err := <-errc:
+		t.Fatalf("the request ended before it arrived: %v", err)
+	}
+	cancel()
+	return <-errc
+}
+
 func TestLatencyStopsWhenTheRequestEnds(t *testing.T) {
 	s := New(Options{})
 	s.SetLatency(time.Hour)
@@ -96,21 +117,7 @@ func TestLatencyStopsWhenTheRequestEnds(t *testing.T) {
 	defer h.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", h.URL+"/api/ping", nil)
-	errc := make(chan error, 1)
-	go func() {
-		resp, err := h.Client().Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		errc <- err
-	}()
-	select {
-	case <-arrived:
-	case err := <-errc:
-		t.Fatalf("request ended early: %v", err)
-	}
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
+	if err := leaveOnArrival(t, h, req, cancel, arrived); !errors.Is(err, context.Canceled) {
 		t.Errorf("client error %v, want context.Canceled", err)
 	}
 	select {
@@ -144,21 +151,7 @@ func TestLatencyStillJudgesALoginWhoseClientLeft(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		req, _ := http.NewRequestWithContext(ctx, "POST", h.URL+"/api/authenticate", strings.NewReader(loginBody("admin", "wrong-pass")))
 		req.Header.Set("Content-Type", "application/json")
-		errc := make(chan error, 1)
-		go func() {
-			resp, err := h.Client().Do(req)
-			if err == nil {
-				resp.Body.Close()
-			}
-			errc <- err
-		}()
-		select {
-		case <-arrived:
-		case err := <-errc:
-			t.Fatalf("login %d ended before it arrived: %v", i+1, err)
-		}
-		cancel()
-		if err := <-errc; !errors.Is(err, context.Canceled) {
+		if err := leaveOnArrival(t, h, req, cancel, arrived); !errors.Is(err, context.Canceled) {
 			t.Fatalf("login %d: client error %v, want context.Canceled", i+1, err)
 		}
 		select {
