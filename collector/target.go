@@ -110,17 +110,15 @@ func (t *target) scrape(ctx context.Context) served {
 	case <-ctx.Done():
 	}
 	t.mu.Lock()
-	cutNow := errors.Is(ctx.Err(), context.DeadlineExceeded) && !pending.deadline.After(deadline)
-	t.mu.Unlock()
-	if cutNow {
-		// The round's calls are cut at this very moment, so its result (what
-		// finished in time) follows at once.
-		<-pending.done
-		return served{result: pending.result, successes: pending.successes, shared: &pending.families}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || pending.deadline.After(deadline) {
+		defer t.mu.Unlock()
+		return served{result: t.timedOut(ctx.Err()), successes: t.successesLocked()}
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return served{result: t.timedOut(ctx.Err()), successes: t.successesLocked()}
+	t.mu.Unlock()
+	// This deadline is the round's: its calls are cut at this very moment,
+	// so its result (what finished in time) follows at once.
+	<-pending.done
+	return served{result: pending.result, successes: pending.successes, shared: &pending.families}
 }
 
 // startLocked starts a round that the scrape with this deadline waits for.
