@@ -85,7 +85,7 @@ func main() {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector(exporterName))
 	if !*disableExporterMetrics {
-		registry.MustRegister(collectors.NewGoCollector(), collector.NewProcessCollector())
+		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	exporter := collector.New(collector.Options{
 		Metrics:       collector.NewProcessMetrics(registry),

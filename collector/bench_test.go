@@ -8,7 +8,6 @@ package collector
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -92,7 +91,7 @@ func newBenchEnvWith(tb testing.TB, upstream http.Handler, clock *utmstacktest.C
 		registry.MustRegister(collectors.NewGoCollector())
 	}
 	if m.processCollector {
-		registry.MustRegister(NewProcessCollector())
+		registry.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	config.NewReloader("unused.yml", nil, nil, slog.New(slog.DiscardHandler), registry)
 	opts := Options{Metrics: NewProcessMetrics(registry), Gatherer: registry, Logger: slog.New(slog.DiscardHandler)}
@@ -301,7 +300,7 @@ func BenchmarkRound(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				if s := t.scrape(ctx); !s.result.up {
+				if result := t.scrape(ctx); !result.up {
 					b.Fatal("round failed")
 				}
 			}
@@ -312,8 +311,7 @@ func BenchmarkRound(b *testing.B) {
 // BenchmarkExposition is a scrape whose round is reused (min_interval on a
 // clock that stands still): the per-scrape gathering of the round's metrics
 // and of the process registry, the encoding, and gzip unless identity.
-// main is as main serves it; bare is --web.disable-exporter-metrics; go and
-// process add only that one collector to bare, to show what each costs.
+// main is as main serves it; bare is --web.disable-exporter-metrics.
 func BenchmarkExposition(b *testing.B) {
 	for _, c := range []struct {
 		name     string
@@ -321,9 +319,7 @@ func BenchmarkExposition(b *testing.B) {
 		identity bool
 	}{
 		{"main/gzip", asMain, false}, {"main/identity", asMain, true},
-		{"bare/gzip", asBare, false}, {"bare/identity", asBare, true},
-		{"go/gzip", exporterMetrics{goCollector: true}, false},
-		{"process/gzip", exporterMetrics{processCollector: true}, false},
+		{"bare/gzip", asBare, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			clock := utmstacktest.NewClock(epoch)
@@ -336,37 +332,6 @@ func BenchmarkExposition(b *testing.B) {
 				env.scrape(b, &buf)
 			}
 			b.ReportMetric(float64(buf.Len()), "body-bytes")
-		})
-	}
-}
-
-// BenchmarkGzipAnswer compresses a real built-in answer (Go and process
-// metrics included, 250 countries) at the level the exporter uses and at
-// promhttp's, with a writer reused as the exporter reuses its own.
-func BenchmarkGzipAnswer(b *testing.B) {
-	env := newBenchEnv(b, newBenchStub(250), utmstacktest.NewClock(epoch), "  min_interval: 1h\n")
-	env.identity = true
-	var answer bytes.Buffer
-	env.scrape(b, &answer)
-	for _, level := range []struct {
-		name  string
-		level int
-	}{{"bestspeed", gzip.BestSpeed}, {"default", gzip.DefaultCompression}} {
-		b.Run(level.name, func(b *testing.B) {
-			var out bytes.Buffer
-			gz, err := gzip.NewWriterLevel(&out, level.level)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				out.Reset()
-				gz.Reset(&out)
-				_, _ = gz.Write(answer.Bytes())
-				_ = gz.Close()
-			}
-			b.ReportMetric(float64(answer.Len()), "in-bytes")
-			b.ReportMetric(float64(out.Len()), "out-bytes")
 		})
 	}
 }

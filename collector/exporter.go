@@ -4,16 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
-	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp/zstd" // zstd for the scrapers that ask for it
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/utmstack/utmstack_exporter/config"
@@ -36,7 +37,6 @@ type Options struct {
 // settings did not change, counters, last-success times.
 type Exporter struct {
 	opts Options
-	gzip *gzipAnswers
 
 	mu     sync.RWMutex
 	cfg    *config.Config
@@ -44,12 +44,14 @@ type Exporter struct {
 	probes map[string]*instance
 }
 
-// instance is one UTMStack with the counters its client feeds.
+// instance is one UTMStack with the counters its client feeds and the
+// last-success times of its queries, both kept across reloads.
 type instance struct {
-	target   *target
-	settings clientSettings
-	metrics  *Metrics
-	registry prometheus.Gatherer // the counters, for /probe answers
+	target    *target
+	settings  clientSettings
+	metrics   *Metrics
+	registry  prometheus.Gatherer // the counters, for /probe answers
+	successes *successLog
 }
 
 // New returns an Exporter with no configuration; call Apply before serving.
@@ -60,8 +62,7 @@ func New(opts Options) *Exporter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	// Compression is CPU work: as many writers as CPUs Go may use.
-	return &Exporter{opts: opts, gzip: newGzipAnswers(runtime.GOMAXPROCS(0))}
+	return &Exporter{opts: opts}
 }
 
 // clientSettings are what a client is built from. A reload that leaves them
@@ -77,7 +78,7 @@ func settingsOf(u config.UTMStack) clientSettings {
 	s := clientSettings{
 		URL: u.URL.String(),
 		Credentials: utmstack.Credentials{
-			Method:   utmstack.AuthMethod(u.Auth.Method),
+			Method:   u.Auth.Method,
 			Username: u.Auth.Username,
 			Secret:   u.Auth.Secret,
 		},
@@ -125,7 +126,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	for _, p := range probes {
 		inUse[p.target.client] = true
 	}
-	for _, old := range append([]*instance{e.main}, mapValues(e.probes)...) {
+	for _, old := range append([]*instance{e.main}, slices.Collect(maps.Values(e.probes))...) {
 		if old != nil && !inUse[old.target.client] {
 			old.target.client.Close()
 		}
@@ -152,11 +153,13 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Q
 			e.opts.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", settings.URL)
 		}
 	}
-	t := newTarget(client, u, queries, e.opts.Now, e.opts.Logger)
+	successes := newSuccessLog()
 	if old != nil {
-		t.adopt(old.target)
+		successes = old.successes
 	}
-	return &instance{target: t, settings: settings, metrics: metrics, registry: registry}, nil
+	successes.keep(queries)
+	t := newTarget(client, u, queries, successes, e.opts.Now, e.opts.Logger)
+	return &instance{target: t, settings: settings, metrics: metrics, registry: registry, successes: successes}, nil
 }
 
 func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics) (*utmstack.Client, error) {
@@ -179,14 +182,6 @@ func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metri
 	return client, nil
 }
 
-func mapValues[K comparable, V any](m map[K]V) []V {
-	out := make([]V, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
-}
-
 // Config returns the running configuration, nil before the first Apply.
 func (e *Exporter) Config() *config.Config {
 	e.mu.RLock()
@@ -204,8 +199,8 @@ func (e *Exporter) current() *target {
 }
 
 // ServeHTTP answers a /metrics scrape: one round of queries (shared with
-// concurrent scrapes) under the scrape's deadline, then the process metrics
-// beside it.
+// concurrent scrapes) under the scrape's deadline, beside the process
+// metrics.
 func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := e.current()
 	if t == nil {
@@ -215,24 +210,30 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.serve(w, r, t, e.opts.Gatherer)
 }
 
-// serve runs t's round for this request and writes its metrics beside the
-// gatherer's.
+// serve runs t's round for this request and serves its metrics beside the
+// gatherer's, compressed as the scraper asks (promhttp: gzip or zstd).
 func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, beside prometheus.Gatherer) {
 	start := time.Now()
 	timeout := scrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), t.timeout, e.opts.TimeoutOffset)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	s := t.scrape(ctx)
-	duration := time.Since(start)
+	result := t.scrape(ctx)
 
-	mfs, err := s.families(beside)
-	mfs = withFamily(mfs, scrapeDurationFamily(duration))
-	handler := promhttp.HandlerFor(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, err }), promhttp.HandlerOpts{
-		ErrorLog:           slog.NewLogLogger(e.opts.Logger.Handler(), slog.LevelError),
-		ErrorHandling:      promhttp.ContinueOnError,
-		DisableCompression: true, // e.gzip compresses
+	round := prometheus.NewRegistry()
+	round.MustRegister(roundCollector{
+		plans:          t.plans,
+		result:         result,
+		successes:      t.successes.snapshot(),
+		scrapeDuration: time.Since(start),
 	})
-	e.gzip.serve(w, r, handler)
+	gatherers := prometheus.Gatherers{round}
+	if beside != nil {
+		gatherers = append(gatherers, beside)
+	}
+	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(e.opts.Logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	}).ServeHTTP(w, r)
 }
 
 // scrapeTimeout is the smaller of the configured timeout and Prometheus'

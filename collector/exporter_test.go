@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/utmstack/utmstack_exporter/config"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
@@ -110,9 +110,10 @@ func newHarness(t *testing.T, alerts []utmstacktest.Alert, yamlBody string) *har
 }
 
 // holdRound holds the calls of the next round at the fake UTMStack. The
-// returned release waits until joiners more scrapes have joined that round,
-// then lets its calls through.
-func (h *harness) holdRound(joiners int) (release func()) {
+// returned release waits until scrapers scrapes are in the exporter's
+// target waiting for a round (the held one: it cannot end), then lets its
+// calls through.
+func (h *harness) holdRound(t *testing.T, scrapers int) (release func()) {
 	held := make(chan struct{})
 	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == dataPath {
@@ -120,13 +121,29 @@ func (h *harness) holdRound(joiners int) (release func()) {
 		}
 		return false
 	})
-	joined := make(chan struct{}, joiners)
-	h.exporter.current().onShare = func() { joined <- struct{}{} }
 	return func() {
-		for range joiners {
-			<-joined
-		}
+		waitForScrapes(t, scrapers)
 		close(held)
+	}
+}
+
+// waitForScrapes waits, bounded, until n goroutines are inside
+// (*target).scrape. It reads the goroutines' stacks: the exporter has no
+// test hook to tell when a scrape has joined a round.
+func waitForScrapes(t *testing.T, n int) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		stacks := buf[:runtime.Stack(buf, true)]
+		got := bytes.Count(stacks, []byte("collector.(*target).scrape("))
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d scrapes waiting for a round after 30 s, want %d", got, n)
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -153,11 +170,11 @@ func (h *harness) scrape(t *testing.T, want string, names ...string) {
 // gatherer returns one scrape's metrics as a Gatherer, for GatherAndLint: its
 // round's and its duration, as serve exports them.
 func (h *harness) gatherer() prometheus.Gatherer {
-	s := h.exporter.current().scrape(context.Background())
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		mfs, err := buildRoundFamilies(s.result, s.successes)
-		return withFamily(mfs, scrapeDurationFamily(250*time.Millisecond)), err
-	})
+	tg := h.exporter.current()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(roundCollector{plans: tg.plans, result: tg.scrape(context.Background()),
+		successes: tg.successes.snapshot(), scrapeDuration: 250 * time.Millisecond})
+	return reg
 }
 
 const twoQueries = `defaults:
@@ -397,7 +414,7 @@ func TestMaxConcurrencyBoundsCallsInFlight(t *testing.T) {
 func TestConcurrentScrapesShareOneRound(t *testing.T) {
 	h := newHarness(t, knownAlerts(), "")
 	const scrapers = 10
-	release := h.holdRound(scrapers - 1) // everyone but the round's starter joins it
+	release := h.holdRound(t, scrapers)
 
 	bodies := make(chan string, scrapers)
 	for range scrapers {

@@ -157,7 +157,7 @@ func waitRound(t *testing.T, h *harness) {
 	t.Helper()
 	tg := h.exporter.current()
 	tg.mu.Lock()
-	p := tg.inflight
+	p := tg.running
 	tg.mu.Unlock()
 	if p == nil {
 		return

@@ -5,15 +5,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/utmstack/utmstack_exporter/config"
 	"github.com/utmstack/utmstack_exporter/utmstack"
-)
-
-// Breakdowns a query can ask for, in the order their calls are made.
-const (
-	bySeverity = "severity"
-	byStatus   = "status"
-	byCountry  = "country"
 )
 
 // Bucket counts asked of UTMStack per breakdown. Severity and status have a
@@ -33,6 +28,21 @@ type queryPlan struct {
 	// so its buckets sum to the exact total. The others follow in `by` order.
 	calls []utmstack.ValuesRequest
 	kinds []string // breakdown of each call
+	// breakdowns are the exported breakdown families, in `by` order.
+	breakdowns []breakdownPlan
+}
+
+// breakdownPlan is one breakdown family a query exports.
+type breakdownPlan struct {
+	name string // the label name, and the metric name's suffix
+	desc *prometheus.Desc
+}
+
+// breakdownHelp describes the built-in breakdowns' families.
+var breakdownHelp = map[string]string{
+	config.BySeverity: "Alerts matching the query, by severity (low, medium, high; unknown when seen).",
+	config.ByStatus:   "Alerts matching the query, by status (automatic_review, open, in_review, completed; ignored and unknown when seen).",
+	config.ByCountry:  "Alerts matching the query, by adversary country code; beyond top_countries summed as other, without geolocation as unknown.",
 }
 
 func newQueryPlan(q config.Query) queryPlan {
@@ -42,12 +52,16 @@ func newQueryPlan(q config.Query) queryPlan {
 		p.calls = append(p.calls, utmstack.ValuesRequest{Index: q.IndexPattern, Field: field, Filters: filters, Top: top})
 		p.kinds = append(p.kinds, kind)
 	}
-	add(byStatus, q.Fields.Status, statusBuckets)
-	if slices.Contains(q.By, bySeverity) {
-		add(bySeverity, q.Fields.Severity, severityBuckets)
+	add(config.ByStatus, q.Fields.Status, statusBuckets)
+	if slices.Contains(q.By, config.BySeverity) {
+		add(config.BySeverity, q.Fields.Severity, severityBuckets)
 	}
-	if slices.Contains(q.By, byCountry) {
-		add(byCountry, q.Fields.Country, countryBuckets)
+	if slices.Contains(q.By, config.ByCountry) {
+		add(config.ByCountry, q.Fields.Country, countryBuckets)
+	}
+	for _, name := range q.By {
+		p.breakdowns = append(p.breakdowns, breakdownPlan{name: name,
+			desc: prometheus.NewDesc("utmstack_alerts_by_"+name, breakdownHelp[name], []string{"query", name}, nil)})
 	}
 	return p
 }

@@ -171,17 +171,11 @@ func TestConcurrentProbesShareOneRound(t *testing.T) {
 		}
 		return false
 	})
-	joined := make(chan struct{}, probes)
-	h.exporter.mu.RLock()
-	h.exporter.probes["beta"].target.onShare = func() { joined <- struct{}{} }
-	h.exporter.mu.RUnlock()
 	bodies := make(chan string, probes)
 	for range probes {
 		go func() { bodies <- get(t, h.probe.URL+"?target=beta") }()
 	}
-	for range probes - 1 {
-		<-joined
-	}
+	waitForScrapes(t, probes)
 	close(release)
 	for range probes {
 		if b := <-bodies; !strings.Contains(b, `utmstack_alerts{query="all"} 1`) {

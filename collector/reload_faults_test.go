@@ -264,3 +264,66 @@ utmstack_exporter_config_last_reload_successful 1
 		t.Fatalf("%d goroutines after the storm, %d before: a leak\n%s", after, baseline, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// asyncScrape scrapes /metrics in a goroutine with the given scrape timeout
+// header; the body (or the error) arrives on the channel.
+func asyncScrape(url, timeoutHeader string) <-chan string {
+	out := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", timeoutHeader)
+		resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
+		if err != nil {
+			out <- "error: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		out <- string(body)
+	}()
+	return out
+}
+
+// A round still running when a reload replaces its target records its
+// success where the new target reads it: the last-success time never goes back to 0.
+func TestReloadDuringARoundKeepsItsSuccess(t *testing.T) {
+	h := newHarness(t, knownAlerts(), "")
+	held := make(chan struct{})
+	entered := make(chan struct{}, 16)
+	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == dataPath {
+			entered <- struct{}{}
+			select {
+			case <-held:
+			case <-time.After(time.Minute): // a bound; the scrape then fails the test
+			}
+		}
+		return false
+	})
+	first := asyncScrape(h.server.URL, "60")
+	<-entered
+	if err := h.exporter.Apply(h.config(t, "", testPassword)); err != nil {
+		t.Fatal(err)
+	}
+	close(held)
+	if body := <-first; !strings.Contains(body, `utmstack_query_up{query="all"} 1`) {
+		t.Fatalf("the held scrape failed:\n%s", body)
+	}
+
+	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != dataPath {
+			return false
+		}
+		w.Header().Set("X-UtmStack-error", "all shards failed")
+		w.WriteHeader(http.StatusInternalServerError)
+		return true
+	})
+	series, body, _ := promScrape(t, h, "")
+	if up := series[`utmstack_query_up{query="all"}`]; up != 0 {
+		t.Fatalf("the failing round is up:\n%s", body)
+	}
+	want := float64(epoch.Unix())
+	if got := series[`utmstack_query_last_success_timestamp_seconds{query="all"}`]; got != want {
+		t.Fatalf("last success after a reload during the successful round: %v, want %v", got, want)
+	}
+}

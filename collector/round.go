@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/utmstack/utmstack_exporter/config"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
@@ -115,16 +116,16 @@ func runRound(ctx context.Context, client *utmstack.Client, plans []queryPlan, c
 
 // breakdowns turns one query's buckets into its exported series.
 func breakdowns(plan queryPlan, buckets map[string]map[string]int64) (int64, map[string][]labelCount) {
-	sum := total(buckets[byStatus])
+	sum := total(buckets[config.ByStatus])
 	series := make(map[string][]labelCount, 3)
-	if plan.wants(bySeverity) {
-		series[bySeverity] = enumBreakdown(buckets[bySeverity], severityValues, severityLabel, sum)
+	if plan.wants(config.BySeverity) {
+		series[config.BySeverity] = enumBreakdown(buckets[config.BySeverity], severityValues, severityLabel, sum)
 	}
-	if plan.wants(byStatus) {
-		series[byStatus] = enumBreakdown(buckets[byStatus], statusValues, statusLabel, sum)
+	if plan.wants(config.ByStatus) {
+		series[config.ByStatus] = enumBreakdown(buckets[config.ByStatus], statusValues, statusLabel, sum)
 	}
-	if plan.wants(byCountry) {
-		series[byCountry] = countryBreakdown(buckets[byCountry], plan.query.TopCountries, sum)
+	if plan.wants(config.ByCountry) {
+		series[config.ByCountry] = countryBreakdown(buckets[config.ByCountry], plan.query.TopCountries, sum)
 	}
 	return sum, series
 }

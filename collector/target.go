@@ -2,9 +2,8 @@ package collector
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -12,9 +11,13 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
-// target is one UTMStack instance with its queries. Scrapes that arrive
-// while a round is in flight share it, and with min_interval > 0 a recent
-// round is served again instead of asking UTMStack.
+// target is one UTMStack instance with its queries, and its rounds.
+//
+// A round runs under the deadline of the scrape that started it. Scrapes
+// that arrive while it runs wait for it, each until its own deadline.
+// With min_interval, a round that finished less than min_interval ago is
+// served again. The last-success times live in a successLog that a reload
+// hands from the old target to the new one.
 type target struct {
 	client      *utmstack.Client
 	plans       []queryPlan
@@ -23,37 +26,23 @@ type target struct {
 	concurrency int
 	now         func() time.Time
 	logger      *slog.Logger
+	successes   *successLog
 
-	mu          sync.Mutex
-	seq         uint64 // of the last round started
-	inflight    *pendingRound
-	last        *roundResult
-	lastSeq     uint64               // of last
-	successor   *target              // the target a reload replaced this one with
-	lastSuccess map[string]time.Time // query name -> end of its last good round
-	lastErr     map[string]string    // query name -> last error logged, to log repeats at debug
-
-	onShare func() // tests: called when a scrape joins a round already in flight
+	mu      sync.Mutex
+	running *round            // nil when no round is in flight
+	last    *roundResult      // the latest finished round, for min_interval
+	lastErr map[string]string // query name -> last error logged, to log repeats at debug
 }
 
-type pendingRound struct {
-	seq       uint64 // rounds of one target in the order they started
-	done      chan struct{}
-	result    *roundResult
-	successes map[string]time.Time // as the round ended
-	families  sharedFamilies       // gathered once for every scrape that waited
-
-	// Guarded by target.mu until done is closed.
-	deadline time.Time   // when the calls are cut: the latest deadline of the scrapes waiting, at most limit
-	limit    time.Time   // the round's start plus utmstack.timeout
-	cut      *time.Timer // cancels the round's context at deadline
+// round is one set of upstream calls, shared by the scrapes waiting for it.
+type round struct {
+	ctx    context.Context // its deadline cuts the calls
+	done   chan struct{}
+	result *roundResult // set before done is closed
 }
 
-// errRoundDeadline is why a round's calls are cut: every scrape waiting for
-// it has reached its deadline (or the round, utmstack.timeout).
-var errRoundDeadline = fmt.Errorf("scrape deadline: %w", context.DeadlineExceeded)
-
-func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, now func() time.Time, logger *slog.Logger) *target {
+func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, successes *successLog,
+	now func() time.Time, logger *slog.Logger) *target {
 	plans := make([]queryPlan, len(queries))
 	for i, q := range queries {
 		plans[i] = newQueryPlan(q)
@@ -66,158 +55,68 @@ func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Quer
 		concurrency: u.MaxConcurrency,
 		now:         now,
 		logger:      logger,
-		lastSuccess: map[string]time.Time{},
+		successes:   successes,
 		lastErr:     map[string]string{},
 	}
 }
 
-// scrape returns the result of the round this scrape belongs to.
-//
-// A round runs until the latest deadline among the scrapes waiting for it
-// (never past utmstack.timeout), so a scrape with a short timeout cannot cut
-// the round short for one that joined with a longer one. A scrape whose own
-// deadline comes first answers then with every query failed; the scrape
-// whose deadline is the round's gets what finished in time.
-//
-// A result reused under min_interval is gathered afresh by each scrape, so
-// that the Go and process metrics beside it stay current.
-func (t *target) scrape(ctx context.Context) served {
-	deadline, ok := ctx.Deadline()
+// scrape returns the result this scrape is served: a recent round's under
+// min_interval, else that of the round in flight or of a new one.
+func (t *target) scrape(ctx context.Context) *roundResult {
+	t.mu.Lock()
+	if t.minInterval > 0 && t.last != nil && t.now().Sub(t.last.finished) < t.minInterval {
+		defer t.mu.Unlock()
+		return t.last
+	}
+	r := t.running
+	started := r == nil || r.ctx.Err() != nil // a round whose calls are cut is not joined
+	if started {
+		r = t.start(ctx)
+	}
+	t.mu.Unlock()
+
+	if started {
+		// The round's deadline is this scrape's: it ends in time.
+		<-r.done
+		return r.result
+	}
+	select {
+	case <-r.done:
+		return r.result
+	case <-ctx.Done():
+		return t.timedOut(context.Cause(ctx))
+	}
+}
+
+// start begins a round under the deadline of the scrape that asked for it.
+// The round outlives that scrape's client going away: others may wait for it.
+func (t *target) start(scrapeCtx context.Context) *round {
+	deadline, ok := scrapeCtx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(t.timeout)
 	}
-	t.mu.Lock()
-	if t.minInterval > 0 && t.last != nil && t.now().Sub(t.last.finished) < t.minInterval {
-		last := t.last
-		successes := t.successesLocked()
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(scrapeCtx), deadline)
+	r := &round{ctx: ctx, done: make(chan struct{})}
+	t.running = r
+	go func() {
+		defer cancel()
+		result := runRound(ctx, t.client, t.plans, t.concurrency, t.now)
+		t.successes.record(result)
+		t.mu.Lock()
+		if t.running == r {
+			t.running = nil
+		}
+		if t.last == nil || !result.finished.Before(t.last.finished) {
+			t.last = result
+		}
+		for _, q := range result.queries {
+			t.logOutcomeLocked(q)
+		}
 		t.mu.Unlock()
-		return served{result: last, successes: successes}
-	}
-	pending := t.inflight
-	if pending != nil && !pending.join(deadline) {
-		pending = nil // its calls are being cut: this scrape needs a round of its own
-	}
-	if pending == nil {
-		pending = t.startLocked(ctx, deadline)
-	} else if t.onShare != nil {
-		t.onShare()
-	}
-	t.mu.Unlock()
-
-	select {
-	case <-pending.done:
-		return served{result: pending.result, successes: pending.successes, shared: &pending.families}
-	case <-ctx.Done():
-	}
-	t.mu.Lock()
-	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || pending.deadline.After(deadline) {
-		defer t.mu.Unlock()
-		return served{result: t.timedOut(ctx.Err()), successes: t.successesLocked()}
-	}
-	t.mu.Unlock()
-	// This deadline is the round's: its calls are cut at this very moment,
-	// so its result (what finished in time) follows at once.
-	<-pending.done
-	return served{result: pending.result, successes: pending.successes, shared: &pending.families}
-}
-
-// startLocked starts a round that the scrape with this deadline waits for.
-// The round does not end when that scrape's client goes away: others may
-// join it.
-func (t *target) startLocked(scrapeCtx context.Context, deadline time.Time) *pendingRound {
-	t.seq++
-	p := &pendingRound{seq: t.seq, done: make(chan struct{}), limit: time.Now().Add(t.timeout)}
-	p.deadline = deadline
-	if p.limit.Before(deadline) {
-		p.deadline = p.limit
-	}
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(scrapeCtx))
-	p.cut = time.AfterFunc(time.Until(p.deadline), func() { cancel(errRoundDeadline) })
-	t.inflight = p
-	go t.run(ctx, cancel, p)
-	return p
-}
-
-// join makes a scrape with this deadline wait for the round, moving the
-// round's deadline later if need be. It reports false when the round's
-// calls are already being cut.
-func (p *pendingRound) join(deadline time.Time) bool {
-	if !p.cut.Stop() {
-		return false
-	}
-	if deadline.After(p.deadline) {
-		p.deadline = deadline
-		if p.limit.Before(deadline) {
-			p.deadline = p.limit
-		}
-	}
-	p.cut.Reset(time.Until(p.deadline))
-	return true
-}
-
-// run performs one round and hands its result to the scrapes waiting.
-func (t *target) run(ctx context.Context, cancel context.CancelCauseFunc, pending *pendingRound) {
-	defer cancel(nil)
-	result := runRound(ctx, t.client, t.plans, t.concurrency, t.now)
-
-	t.mu.Lock()
-	pending.cut.Stop()
-	if t.inflight == pending {
-		t.inflight = nil
-	}
-	t.recordLocked(result)
-	for _, q := range result.queries {
-		t.logOutcomeLocked(q)
-	}
-	// A round cut short may end after a later one that replaced it.
-	if pending.seq > t.lastSeq {
-		t.last, t.lastSeq = result, pending.seq
-	}
-	pending.result = result
-	pending.successes = t.successesLocked()
-	successor := t.successor
-	t.mu.Unlock()
-
-	// A reload replaced this target while the round ran: its successes
-	// belong to the new target too.
-	for successor != nil {
-		successor = successor.record(result)
-	}
-	close(pending.done)
-}
-
-// recordLocked keeps the end of the round as the last success of each query
-// that succeeded in it, unless a later round already did.
-func (t *target) recordLocked(result *roundResult) {
-	for _, q := range result.queries {
-		if q.ok && result.finished.After(t.lastSuccess[q.name]) {
-			t.lastSuccess[q.name] = result.finished
-		}
-	}
-}
-
-// record takes in the successes of a round its predecessor ran, for the
-// queries it still has, and returns its own successor, if any.
-func (t *target) record(result *roundResult) *target {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	kept := &roundResult{finished: result.finished}
-	for _, q := range result.queries {
-		if t.hasQuery(q.name) {
-			kept.queries = append(kept.queries, q)
-		}
-	}
-	t.recordLocked(kept)
-	return t.successor
-}
-
-func (t *target) hasQuery(name string) bool {
-	for _, p := range t.plans {
-		if p.query.Name == name {
-			return true
-		}
-	}
-	return false
+		r.result = result
+		close(r.done)
+	}()
+	return r
 }
 
 // timedOut is the answer of a scrape whose deadline passed while it waited.
@@ -227,14 +126,6 @@ func (t *target) timedOut(err error) *roundResult {
 		r.queries[i] = queryResult{name: p.query.Name, err: err}
 	}
 	return r
-}
-
-func (t *target) successesLocked() map[string]time.Time {
-	out := make(map[string]time.Time, len(t.lastSuccess))
-	for k, v := range t.lastSuccess {
-		out[k] = v
-	}
-	return out
 }
 
 // logOutcomeLocked logs a failing query once per round, at warning level
@@ -258,17 +149,42 @@ func (t *target) logOutcomeLocked(q queryResult) {
 	t.lastErr[q.name] = msg
 }
 
-// adopt carries over what a target replaced by a reload knew about queries
-// that still exist, so last-success timestamps survive a reload.
-func (t *target) adopt(old *target) {
-	old.mu.Lock()
-	defer old.mu.Unlock()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, p := range t.plans {
-		if ts, ok := old.lastSuccess[p.query.Name]; ok {
-			t.lastSuccess[p.query.Name] = ts
+// successLog remembers when each query of one instance last succeeded. It
+// outlives reloads, so a round still running on a replaced target records
+// its successes where the new target reads them.
+type successLog struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func newSuccessLog() *successLog { return &successLog{at: map[string]time.Time{}} }
+
+// record keeps the end of the round as the last success of each query that
+// succeeded in it, unless a later round already did.
+func (s *successLog) record(result *roundResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range result.queries {
+		if q.ok && result.finished.After(s.at[q.name]) {
+			s.at[q.name] = result.finished
 		}
 	}
-	old.successor = t // a round still running on old reports its successes here too
+}
+
+// keep forgets the queries a reload removed, so the log stays bounded by
+// the configuration.
+func (s *successLog) keep(queries []config.Query) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make(map[string]bool, len(queries))
+	for _, q := range queries {
+		names[q.Name] = true
+	}
+	maps.DeleteFunc(s.at, func(name string, _ time.Time) bool { return !names[name] })
+}
+
+func (s *successLog) snapshot() map[string]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.at)
 }

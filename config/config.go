@@ -48,19 +48,10 @@ type UTMStack struct {
 	ProxyURL       *url.URL // nil when unset
 }
 
-// AuthMethod is one of the three ways to authenticate to UTMStack.
-type AuthMethod string
-
-const (
-	AuthPassword    AuthMethod = "password"     // POST /api/authenticate, then a JWT
-	AuthAPIKey      AuthMethod = "api_key"      // a user-managed API key
-	AuthInternalKey AuthMethod = "internal_key" // the instance's Utm-Internal-Key
-)
-
 // Auth is the chosen authentication method with its secret already read.
 type Auth struct {
-	Method   AuthMethod
-	Username string // only for AuthPassword
+	Method   utmstack.AuthMethod
+	Username string // only for utmstack.AuthPassword
 	Secret   utmstack.Secret
 	// Source says where Secret came from, for messages and logs; never the
 	// value: "password_file /path", "inline password", "env UTMSTACK_PASSWORD".
@@ -158,7 +149,7 @@ func (c *Config) Summary() string {
 	}
 	a := c.UTMStack.Auth
 	fmt.Fprintf(&b, " auth=%s(", a.Method)
-	if a.Method == AuthPassword {
+	if a.Method == utmstack.AuthPassword {
 		fmt.Fprintf(&b, "user %s, ", a.Username)
 	}
 	b.WriteString(a.Source + ")")

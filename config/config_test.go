@@ -17,7 +17,7 @@ func TestLoadMinimal(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := cfg.UTMStack.Auth
-	if a.Method != AuthPassword || a.Username != "prometheus" || a.Secret.Reveal() != "testdata-password" || a.Source != "password_file testdata/password" {
+	if a.Method != utmstack.AuthPassword || a.Username != "prometheus" || a.Secret.Reveal() != "testdata-password" || a.Source != "password_file testdata/password" {
 		t.Errorf("auth %+v", a)
 	}
 	want := "url=https://utmstack.example.com auth=password(user prometheus, password_file testdata/password) queries=all,open"
@@ -85,7 +85,7 @@ func TestExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := cfg.UTMStack.Auth; a.Method != AuthPassword || a.Username != "prometheus" || a.Secret.Reveal() != "example-password" {
+	if a := cfg.UTMStack.Auth; a.Method != utmstack.AuthPassword || a.Username != "prometheus" || a.Secret.Reveal() != "example-password" {
 		t.Errorf("auth %+v", a)
 	}
 	if got, want := cfg.UTMStack.URL.String(), "https://utmstack.example.com"; got != want {

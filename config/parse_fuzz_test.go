@@ -6,6 +6,8 @@ package config
 //	go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 60s ./config/
 
 import (
+	"github.com/utmstack/utmstack_exporter/utmstack"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,11 +134,11 @@ func checkFuzzedConfig(t *testing.T, c *Config) {
 		t.Fatalf("timeout %v, min_interval %v", u.Timeout, u.MinInterval)
 	}
 	switch u.Auth.Method {
-	case AuthPassword:
+	case utmstack.AuthPassword:
 		if u.Auth.Username == "" {
 			t.Fatal("password authentication without a username")
 		}
-	case AuthAPIKey, AuthInternalKey:
+	case utmstack.AuthAPIKey, utmstack.AuthInternalKey:
 	default:
 		t.Fatalf("auth method %q", u.Auth.Method)
 	}

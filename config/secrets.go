@@ -35,16 +35,16 @@ type secretSpec struct {
 	inline    string
 }
 
-func secretSpecs(a rawAuth) map[AuthMethod]secretSpec {
-	return map[AuthMethod]secretSpec{
-		AuthPassword:    {"password", "password_file", "password", EnvPassword, a.PasswordFile, a.Password},
-		AuthAPIKey:      {"API key", "api_key_file", "api_key", EnvAPIKey, a.APIKeyFile, a.APIKey},
-		AuthInternalKey: {"internal key", "internal_key_file", "internal_key", EnvInternalKey, a.InternalKeyFile, a.InternalKey},
+func secretSpecs(a rawAuth) map[utmstack.AuthMethod]secretSpec {
+	return map[utmstack.AuthMethod]secretSpec{
+		utmstack.AuthPassword:    {"password", "password_file", "password", EnvPassword, a.PasswordFile, a.Password},
+		utmstack.AuthAPIKey:      {"API key", "api_key_file", "api_key", EnvAPIKey, a.APIKeyFile, a.APIKey},
+		utmstack.AuthInternalKey: {"internal key", "internal_key_file", "internal_key", EnvInternalKey, a.InternalKeyFile, a.InternalKey},
 	}
 }
 
 // keysSet lists the keys of a method that the file sets, for messages.
-func keysSet(m AuthMethod, a rawAuth) []string {
+func keysSet(m utmstack.AuthMethod, a rawAuth) []string {
 	var keys []string
 	add := func(key, v string) {
 		if v != "" {
@@ -52,14 +52,14 @@ func keysSet(m AuthMethod, a rawAuth) []string {
 		}
 	}
 	switch m {
-	case AuthPassword:
+	case utmstack.AuthPassword:
 		add("username", a.Username)
 		add("password", a.Password)
 		add("password_file", a.PasswordFile)
-	case AuthAPIKey:
+	case utmstack.AuthAPIKey:
 		add("api_key", a.APIKey)
 		add("api_key_file", a.APIKeyFile)
-	case AuthInternalKey:
+	case utmstack.AuthInternalKey:
 		add("internal_key", a.InternalKey)
 		add("internal_key_file", a.InternalKeyFile)
 	}
@@ -69,16 +69,16 @@ func keysSet(m AuthMethod, a rawAuth) []string {
 // resolveAuth chooses the method (the file decides; the environment only
 // when the file names none) and reads its secret.
 func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (string, bool)) Auth {
-	var named []AuthMethod
+	var named []utmstack.AuthMethod
 	var described []string
-	for _, m := range []AuthMethod{AuthPassword, AuthAPIKey, AuthInternalKey} {
+	for _, m := range []utmstack.AuthMethod{utmstack.AuthPassword, utmstack.AuthAPIKey, utmstack.AuthInternalKey} {
 		if keys := keysSet(m, a); len(keys) > 0 {
 			named = append(named, m)
 			described = append(described, fmt.Sprintf("%s (%s)", m, strings.Join(keys, ", ")))
 		}
 	}
 
-	var method AuthMethod
+	var method utmstack.AuthMethod
 	switch len(named) {
 	case 0:
 		var ok bool
@@ -93,7 +93,7 @@ func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (str
 	}
 
 	auth := Auth{Method: method}
-	if method == AuthPassword {
+	if method == utmstack.AuthPassword {
 		auth.Username = a.Username
 		switch n := utf8.RuneCountInString(a.Username); {
 		case n == 0:
@@ -110,7 +110,7 @@ func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (str
 	}
 	auth.Source = source
 	switch method {
-	case AuthPassword:
+	case utmstack.AuthPassword:
 		if n := utf8.RuneCountInString(value); n < passwordMin || n > passwordMax {
 			p.add(key, "the password from %s has %d characters; UTMStack accepts %d to %d", source, n, passwordMin, passwordMax)
 			return auth
@@ -130,15 +130,15 @@ func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (str
 // methodFromEnv applies when the file names no method: an API key or
 // internal key env var may choose one; a password cannot, as it needs a
 // username from the file.
-func methodFromEnv(p *problems, prefix string, getenv func(string) (string, bool)) (AuthMethod, bool) {
+func methodFromEnv(p *problems, prefix string, getenv func(string) (string, bool)) (utmstack.AuthMethod, bool) {
 	apiKey, internalKey := envSet(getenv, EnvAPIKey), envSet(getenv, EnvInternalKey)
 	switch {
 	case apiKey && internalKey:
 		p.add(prefix, "the file names no method and both %s and %s are set; unset one, or choose the method in the file", EnvAPIKey, EnvInternalKey)
 	case apiKey:
-		return AuthAPIKey, true
+		return utmstack.AuthAPIKey, true
 	case internalKey:
-		return AuthInternalKey, true
+		return utmstack.AuthInternalKey, true
 	case envSet(getenv, EnvPassword):
 		p.add(prefix+".username", "required: %s is set, but password authentication also needs a username in the file", EnvPassword)
 	default:

@@ -24,42 +24,42 @@ func TestAuthSources(t *testing.T) {
 		want   Auth
 	}{
 		{"password_file", "    username: prometheus\n    password_file: " + pwFile + "\n", nil,
-			Auth{AuthPassword, "prometheus", "from-file-pw", "password_file " + pwFile}},
+			Auth{utmstack.AuthPassword, "prometheus", "from-file-pw", "password_file " + pwFile}},
 		{"inline password", "    username: prometheus\n    password: inline-pw\n", nil,
-			Auth{AuthPassword, "prometheus", "inline-pw", "inline password"}},
+			Auth{utmstack.AuthPassword, "prometheus", "inline-pw", "inline password"}},
 		{"password from env", "    username: prometheus\n", env(EnvPassword, "env-pw"),
-			Auth{AuthPassword, "prometheus", "env-pw", "env " + EnvPassword}},
+			Auth{utmstack.AuthPassword, "prometheus", "env-pw", "env " + EnvPassword}},
 		{"api_key_file", "    api_key_file: " + keyFile + "\n", nil,
-			Auth{AuthAPIKey, "", "from-file-key", "api_key_file " + keyFile}},
+			Auth{utmstack.AuthAPIKey, "", "from-file-key", "api_key_file " + keyFile}},
 		{"inline api_key", "    api_key: inline-key\n", nil,
-			Auth{AuthAPIKey, "", "inline-key", "inline api_key"}},
+			Auth{utmstack.AuthAPIKey, "", "inline-key", "inline api_key"}},
 		{"api key from env", "", env(EnvAPIKey, "env-key"),
-			Auth{AuthAPIKey, "", "env-key", "env " + EnvAPIKey}},
+			Auth{utmstack.AuthAPIKey, "", "env-key", "env " + EnvAPIKey}},
 		{"internal_key_file", "    internal_key_file: " + keyFile + "\n", nil,
-			Auth{AuthInternalKey, "", "from-file-key", "internal_key_file " + keyFile}},
+			Auth{utmstack.AuthInternalKey, "", "from-file-key", "internal_key_file " + keyFile}},
 		{"inline internal_key", "    internal_key: inline-internal\n", nil,
-			Auth{AuthInternalKey, "", "inline-internal", "inline internal_key"}},
+			Auth{utmstack.AuthInternalKey, "", "inline-internal", "inline internal_key"}},
 		{"internal key from env", "", env(EnvInternalKey, "env-internal"),
-			Auth{AuthInternalKey, "", "env-internal", "env " + EnvInternalKey}},
+			Auth{utmstack.AuthInternalKey, "", "env-internal", "env " + EnvInternalKey}},
 
 		// The file wins over the environment.
 		{"file over env", "    username: prometheus\n    password_file: " + pwFile + "\n", env(EnvPassword, "env-pw"),
-			Auth{AuthPassword, "prometheus", "from-file-pw", "password_file " + pwFile}},
+			Auth{utmstack.AuthPassword, "prometheus", "from-file-pw", "password_file " + pwFile}},
 		{"inline over env", "    api_key: inline-key\n", env(EnvAPIKey, "env-key"),
-			Auth{AuthAPIKey, "", "inline-key", "inline api_key"}},
+			Auth{utmstack.AuthAPIKey, "", "inline-key", "inline api_key"}},
 		// The method named in the file wins over other methods' env vars.
 		{"file method over env method", "    username: prometheus\n", env(EnvPassword, "env-pw", EnvAPIKey, "env-key", EnvInternalKey, "env-internal"),
-			Auth{AuthPassword, "prometheus", "env-pw", "env " + EnvPassword}},
+			Auth{utmstack.AuthPassword, "prometheus", "env-pw", "env " + EnvPassword}},
 		{"env key with password env", "", env(EnvPassword, "env-pw", EnvAPIKey, "env-key"),
-			Auth{AuthAPIKey, "", "env-key", "env " + EnvAPIKey}},
+			Auth{utmstack.AuthAPIKey, "", "env-key", "env " + EnvAPIKey}},
 		// An empty variable counts as unset.
 		{"empty env ignored", "", env(EnvAPIKey, "", EnvInternalKey, "env-internal"),
-			Auth{AuthInternalKey, "", "env-internal", "env " + EnvInternalKey}},
+			Auth{utmstack.AuthInternalKey, "", "env-internal", "env " + EnvInternalKey}},
 		// Empty keys in the file count as unset, like proxy_url: "".
 		{"empty keys unset", "    username: ''\n    password_file: ''\n    api_key: env-chosen\n", nil,
-			Auth{AuthAPIKey, "", "env-chosen", "inline api_key"}},
+			Auth{utmstack.AuthAPIKey, "", "env-chosen", "inline api_key"}},
 		{"password length limits", "    username: " + strings.Repeat("u", 50) + "\n    password: " + strings.Repeat("p", 100) + "\n", nil,
-			Auth{AuthPassword, strings.Repeat("u", 50), utmstack.Secret(strings.Repeat("p", 100)), "inline password"}},
+			Auth{utmstack.AuthPassword, strings.Repeat("u", 50), utmstack.Secret(strings.Repeat("p", 100)), "inline password"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

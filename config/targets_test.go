@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/utmstack/utmstack_exporter/utmstack"
+
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -37,14 +39,14 @@ targets:
 	}
 	a, b := cfg.Targets["customer-a"], cfg.Targets["customer-b"]
 	if a.Name != "customer-a" || a.UTMStack.URL.String() != "https://a.example.com:8443" || a.UTMStack.Timeout != 20*time.Second ||
-		a.UTMStack.MinInterval != 30*time.Second || a.UTMStack.MaxConcurrency != 4 || a.UTMStack.Auth.Method != AuthPassword ||
+		a.UTMStack.MinInterval != 30*time.Second || a.UTMStack.MaxConcurrency != 4 || a.UTMStack.Auth.Method != utmstack.AuthPassword ||
 		a.UTMStack.Auth.Secret.Reveal() != "inline-pass" {
 		t.Errorf("customer-a: %+v", a)
 	}
 	if !reflect.DeepEqual(a.Queries, cfg.Queries) {
 		t.Errorf("customer-a has no queries of its own, want the top-level ones: %+v", a.Queries)
 	}
-	if b.UTMStack.Auth.Method != AuthAPIKey || b.UTMStack.Auth.Secret.Reveal() != "customer-b-key" {
+	if b.UTMStack.Auth.Method != utmstack.AuthAPIKey || b.UTMStack.Auth.Secret.Reveal() != "customer-b-key" {
 		t.Errorf("customer-b auth: %+v", b.UTMStack.Auth)
 	}
 	if len(b.Queries) != 1 || b.Queries[0].Name != "all" || b.Queries[0].Window != 7*24*time.Hour {
