@@ -109,13 +109,13 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(*metricsPath, metricsHandler)
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") })
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprintln(w, "Healthy.") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if exporter.Config() == nil {
 			http.Error(w, "No configuration loaded.", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(w, "Ready.")
+		_, _ = fmt.Fprintln(w, "Ready.")
 	})
 	mux.Handle("/-/reload", reloader)
 	mux.Handle("/probe", exporter.ProbeHandler())

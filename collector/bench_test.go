@@ -136,7 +136,7 @@ func (env *benchEnv) scrape(tb testing.TB, buf *bytes.Buffer) {
 	}
 	buf.Reset()
 	_, err = buf.ReadFrom(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK {
 		tb.Fatalf("scrape: status %d, err %v", resp.StatusCode, err)
 	}
@@ -151,7 +151,7 @@ func (env *benchEnv) mustBeUp(tb testing.TB) {
 		tb.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	up, queries := false, 0
 	for _, line := range strings.Split(string(body), "\n") {
 		switch {

@@ -347,7 +347,7 @@ func TestScrapeDeadlineFromHeader(t *testing.T) {
 		if r.URL.Path != dataPath {
 			return false
 		}
-		io.Copy(io.Discard, r.Body) // the server notices a client gone only once the body is read
+		_, _ = io.Copy(io.Discard, r.Body) // the server notices a client gone only once the body is read
 		select {
 		case <-r.Context().Done():
 			cancelled <- true
@@ -365,8 +365,8 @@ func TestScrapeDeadlineFromHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := new(bytes.Buffer)
-	body.ReadFrom(resp.Body)
-	resp.Body.Close()
+	_, _ = body.ReadFrom(resp.Body)
+	_ = resp.Body.Close()
 	for _, want := range []string{"utmstack_up 0", `utmstack_query_up{query="all"} 0`, `utmstack_query_up{query="open"} 0`} {
 		if !strings.Contains(body.String(), want) {
 			t.Errorf("scrape output lacks %q", want)
@@ -393,7 +393,7 @@ func TestMaxConcurrencyBoundsCallsInFlight(t *testing.T) {
 			return false
 		}
 		arrived.Add(1)
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(time.Minute): // a bound, not a wait
@@ -424,9 +424,9 @@ func TestConcurrentScrapesShareOneRound(t *testing.T) {
 				bodies <- err.Error()
 				return
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			b := new(bytes.Buffer)
-			b.ReadFrom(resp.Body)
+			_, _ = b.ReadFrom(resp.Body)
 			bodies <- b.String()
 		}()
 	}

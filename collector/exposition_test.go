@@ -58,7 +58,7 @@ func TestAnswersAreZstdCompressedWhenAsked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if got := resp.Header.Get("Content-Encoding"); got != "zstd" {
 		t.Fatalf("Content-Encoding %q, want zstd", got)
 	}
@@ -86,7 +86,7 @@ func TestAnswersAreGzippedWhenAsked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)
 	if got := resp.Header.Get("Content-Encoding"); got != "gzip" {
 		t.Fatalf("Content-Encoding %q, want gzip", got)
@@ -122,7 +122,7 @@ func getBody(url, encoding string) string {
 	if err != nil {
 		return err.Error()
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
@@ -173,7 +173,7 @@ func TestSharedRoundServesEveryFormatAtOnce(t *testing.T) {
 				a.err = err
 			} else {
 				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				a.body = string(b)
 				if resp.StatusCode != http.StatusOK {
 					a.err = fmt.Errorf("HTTP %d", resp.StatusCode)

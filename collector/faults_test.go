@@ -100,7 +100,7 @@ func promScrape(t *testing.T, h *harness, timeoutHeader string) (map[string]floa
 		t.Fatalf("scrape: %v", err)
 	}
 	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("reading the scrape: %v", err)
@@ -241,7 +241,7 @@ func upstreamFaults() []upstreamFault {
 				w.Header().Set("Content-Type", contentType)
 			}
 			w.WriteHeader(status)
-			io.WriteString(w, body)
+			_, _ = io.WriteString(w, body)
 		}
 	}
 	big := bigBody()
@@ -255,7 +255,7 @@ func upstreamFaults() []upstreamFault {
 		{name: "503 with Retry-After", up: 0, answer: func(w http.ResponseWriter, _ *http.Request, _ *hangWatch) {
 			w.Header().Set("Retry-After", "120")
 			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, "Service Temporarily Unavailable")
+			_, _ = io.WriteString(w, "Service Temporarily Unavailable")
 		}},
 		{name: "504 gateway timeout", up: 0, answer: raw(http.StatusGatewayTimeout, "text/html", "<html><body><h1>504 Gateway Time-out</h1></body></html>")},
 		{name: "HTML page with 200", up: 1, answer: raw(http.StatusOK, "text/html",
@@ -267,9 +267,9 @@ func upstreamFaults() []upstreamFault {
 			if err != nil {
 				return
 			}
-			defer conn.Close()
-			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"2\": 4, \"5\"")
-			buf.Flush()
+			defer func() { _ = conn.Close() }()
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"2\": 4, \"5\"")
+			_ = buf.Flush()
 		}},
 		{name: "JSON array", up: 1, answer: raw(http.StatusOK, "application/json", `[{"key":"2","count":4}]`)},
 		{name: "JSON string counts", up: 1, answer: raw(http.StatusOK, "application/json", `{"2":"four"}`)},
@@ -279,7 +279,7 @@ func upstreamFaults() []upstreamFault {
 		{name: "two JSON objects", up: 1, answer: raw(http.StatusOK, "application/json", `{"2":4}{"5":1}`)},
 		{name: "body over the 4 MiB limit", up: 1, answer: func(w http.ResponseWriter, _ *http.Request, _ *hangWatch) {
 			w.Header().Set("Content-Type", "application/json")
-			w.Write(big)
+			_, _ = w.Write(big)
 		}},
 		{name: "hang past the deadline", up: 0, hangs: true, answer: func(_ http.ResponseWriter, r *http.Request, hw *hangWatch) {
 			hw.block(r)
@@ -287,7 +287,7 @@ func upstreamFaults() []upstreamFault {
 		{name: "slow trickle", up: 0, hangs: true, answer: func(w http.ResponseWriter, r *http.Request, hw *hangWatch) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusOK)
-			io.WriteString(w, `{"2":`)
+			_, _ = io.WriteString(w, `{"2":`)
 			w.(http.Flusher).Flush()
 			hw.block(r)
 		}},
@@ -452,7 +452,7 @@ func restartUpstream(t *testing.T, h *harness, addr string) {
 		t.Fatalf("listening again on %s: %v", addr, err)
 	}
 	srv := httptest.NewUnstartedServer(h.fake)
-	srv.Listener.Close()
+	_ = srv.Listener.Close()
 	srv.Listener = l
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -746,7 +746,7 @@ func TestLockedOutWaitsAndRecovers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 		start := h.clock.Now()
 		var recovered time.Duration

@@ -31,7 +31,7 @@ func answerField(h *harness, answers map[string][]byte) {
 		for field, answer := range answers {
 			if bytes.Contains(body, []byte(`"field":"`+field+`"`)) {
 				w.Header().Set("Content-Type", "application/json")
-				w.Write(answer)
+				_, _ = w.Write(answer)
 				return true
 			}
 		}

@@ -130,7 +130,7 @@ func TestProbeRefusesUnknownTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), tc.want) {
 			t.Errorf("%q: HTTP %d %q, want 400 with %q", tc.query, resp.StatusCode, body, tc.want)
 		}
@@ -194,7 +194,7 @@ func get(t *testing.T, url string) string {
 		t.Error(err)
 		return ""
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	return string(body)
 }

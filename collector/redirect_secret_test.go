@@ -43,7 +43,7 @@ func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
 			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				leaked.Add(1)
 				leakedHeaders.Store(fmt.Sprint(r.Header))
-				io.WriteString(w, `{"2":1}`)
+				_, _ = io.WriteString(w, `{"2":1}`)
 			}))
 			t.Cleanup(other.Close)
 			redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +135,7 @@ func TestEchoedCredentialsStayOutOfLogsAndMetrics(t *testing.T) {
 					// The credentials first, where a quote of the body's start catches them.
 					for _, name := range []string{"Authorization", "Utm-Api-Key", "Utm-Internal-Key"} {
 						if v := r.Header.Get(name); v != "" {
-							fmt.Fprintf(w, "%s: %s\n", name, v)
+							_, _ = fmt.Fprintf(w, "%s: %s\n", name, v)
 						}
 					}
 					return true

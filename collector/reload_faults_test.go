@@ -79,7 +79,7 @@ func stormScrape(t *testing.T, client *http.Client, url string) {
 		return
 	}
 	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("scrape: HTTP %d, %v\n%s", resp.StatusCode, err, body)
 		return
@@ -277,7 +277,7 @@ func asyncScrape(url, timeoutHeader string) <-chan string {
 			out <- "error: " + err.Error()
 			return
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		body, _ := io.ReadAll(resp.Body)
 		out <- string(body)
 	}()

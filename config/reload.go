@@ -84,5 +84,5 @@ func (r *Reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
 		return
 	}
-	fmt.Fprintln(w, "Configuration reloaded.")
+	_, _ = fmt.Fprintln(w, "Configuration reloaded.")
 }

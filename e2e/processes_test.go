@@ -103,7 +103,7 @@ func freePort(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String()
 }
 
@@ -125,7 +125,7 @@ func exporterBinary(t *testing.T) string {
 		binary = filepath.Join(dir, "utmstack_exporter")
 		out, err := exec.Command("go", "build", "-o", binary, "..").CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

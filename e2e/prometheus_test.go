@@ -24,7 +24,7 @@ func promQuery(ctx context.Context, base, expr string) (float64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var body struct {
 		Status string `json:"status"`
 		Error  string `json:"error"`

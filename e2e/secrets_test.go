@@ -77,7 +77,7 @@ func plainRequest(t *testing.T, method, url string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
 }
@@ -307,7 +307,7 @@ func TestEveryEndpointNeedsTheScrapeCredentials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
@@ -338,7 +338,7 @@ func TestEveryEndpointNeedsTheScrapeCredentials(t *testing.T) {
 	untrusting := &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}
 	if resp, err := untrusting.Get("https://" + s.exporter + "/metrics"); err == nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		t.Error("a client without the CA completed a TLS handshake with the exporter's certificate")
 	}
 }

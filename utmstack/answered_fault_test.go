@@ -29,14 +29,14 @@ func TestAnsweredMeansUTMStackItselfAnswered(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 		}, true},
 		{"HTML page with 200", func(w http.ResponseWriter, _ *http.Request) {
-			io.WriteString(w, "<html><body>hello</body></html>")
+			_, _ = io.WriteString(w, "<html><body>hello</body></html>")
 		}, true},
 		{"body over the limit", func(w http.ResponseWriter, _ *http.Request) {
-			io.WriteString(w, `{"2":1,"pad":"`+strings.Repeat("x", 2048)+`"}`)
+			_, _ = io.WriteString(w, `{"2":1,"pad":"`+strings.Repeat("x", 2048)+`"}`)
 		}, true},
 		{"502 from nginx", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusBadGateway)
-			io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+			_, _ = io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
 		}, false},
 		{"503", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }, false},
 		{"504", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusGatewayTimeout) }, false},
@@ -45,13 +45,13 @@ func TestAnsweredMeansUTMStackItselfAnswered(t *testing.T) {
 			if err != nil {
 				return
 			}
-			defer conn.Close()
-			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"2\":")
-			buf.Flush()
+			defer func() { _ = conn.Close() }()
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"2\":")
+			_ = buf.Flush()
 		}, false},
 		{"body still trickling at the deadline", func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(io.Discard, r.Body)
-			io.WriteString(w, `{"2":`)
+			_, _ = io.Copy(io.Discard, r.Body)
+			_, _ = io.WriteString(w, `{"2":`)
 			w.(http.Flusher).Flush()
 			select {
 			case <-r.Context().Done():

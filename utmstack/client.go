@@ -181,7 +181,7 @@ func (c *Client) send(ctx context.Context, endpoint, method, path string, payloa
 		c.observe(endpoint, 0)
 		return nil, &Error{Endpoint: endpoint, Err: transportError(err)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	c.observe(endpoint, resp.StatusCode)
 	body, err := readBody(resp.Body, c.maxBody)
 	if err != nil {

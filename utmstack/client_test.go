@@ -212,7 +212,7 @@ func TestKeyRejectionNeedsSpringsErrorBody(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusInternalServerError)
 		// A page that echoes the request must not carry the key into the error.
-		io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1>Utm-Api-Key: "+testAPIKey+"</body></html>")
+		_, _ = io.WriteString(w, "<html><body><h1>500 Internal Server Error</h1>Utm-Api-Key: "+testAPIKey+"</body></html>")
 		return true
 	})
 	c := f.client(t, utmstack.Credentials{Method: utmstack.AuthAPIKey, Secret: testAPIKey})
@@ -462,7 +462,7 @@ func TestLockedOutWaitsForTheBlockToLift(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}
 	c := f.client(t, password())
 	_, err := c.ValuesWithCount(context.Background(), byStatus)
@@ -490,7 +490,7 @@ func TestRedirectToAnotherHostIsRefused(t *testing.T) {
 	var leaked atomic.Int64
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		leaked.Add(1)
-		w.Write([]byte(`{"2":1}`))
+		_, _ = w.Write([]byte(`{"2":1}`))
 	}))
 	defer other.Close()
 	// Same loopback IP, different port: a different host as far as
@@ -565,9 +565,9 @@ func TestRedirectThatDropsTheLoginBodyIsRefused(t *testing.T) {
 
 func TestBodySizeLimit(t *testing.T) {
 	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"a":1,"pad":"`)
-		w.Write([]byte(strings.Repeat("x", 2<<20)))
-		fmt.Fprint(w, `"}`)
+		_, _ = fmt.Fprint(w, `{"a":1,"pad":"`)
+		_, _ = w.Write([]byte(strings.Repeat("x", 2<<20)))
+		_, _ = fmt.Fprint(w, `"}`)
 	}))
 	defer huge.Close()
 	u, _ := url.Parse(huge.URL)
@@ -608,7 +608,7 @@ func TestUnansweredLoginBacksOffWithoutAFailure(t *testing.T) {
 	f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/authenticate" {
 			// The server notices a client gone only once the body is read.
-			io.Copy(io.Discard, r.Body)
+			_, _ = io.Copy(io.Discard, r.Body)
 			cancel()
 			select {
 			case <-r.Context().Done():

@@ -22,10 +22,10 @@ func TestCloseReleasesConnectionsStillInUse(t *testing.T) {
 	release := make(chan struct{})
 	closed := make(chan struct{}, 4)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body)
 		entered <- struct{}{}
 		<-release
-		io.WriteString(w, `{"2":1}`)
+		_, _ = io.WriteString(w, `{"2":1}`)
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateClosed {

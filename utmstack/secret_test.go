@@ -33,7 +33,7 @@ func TestSecretNeverPrints(t *testing.T) {
 		t.Fatal(err)
 	}
 	forms := map[string]string{
-		"%s":   fmt.Sprintf("%s", s),
+		"%s":   fmt.Sprintf("%s", s), //nolint:staticcheck // S1025: the test is of what %s formats
 		"%v":   fmt.Sprintf("%v", s),
 		"%+v":  fmt.Sprintf("%+v", h),
 		"%#v":  fmt.Sprintf("%#v", s),

@@ -110,7 +110,7 @@ type bucket struct {
 func (s *Server) fieldValues(rq *valuesWithCountRequest) ([]bucket, error) {
 	const ctx = "ElasticsearchService.getFieldValuesWithCount: "
 	if err := validateFilters(rq.filters); err != nil {
-		return nil, fmt.Errorf("%s%v", ctx, err)
+		return nil, fmt.Errorf("%s%w", ctx, err)
 	}
 	if rq.field == nil || strings.TrimSpace(*rq.field) == "" {
 		return nil, fmt.Errorf("%sOpenSearch.getFieldValues: The Field parameter must not be null or empty", ctx)
@@ -123,18 +123,18 @@ func (s *Server) fieldValues(rq *valuesWithCountRequest) ([]bucket, error) {
 		size = *rq.top
 	}
 	if size <= 0 {
-		return nil, fmt.Errorf("%sOpenSearch.getFieldValues: %v", ctx, &osError{typ: "x_content_parse_exception", reason: fmt.Sprintf("[size] must be greater than 0. Found [%d] in [field_values]", size)})
+		return nil, fmt.Errorf("%sOpenSearch.getFieldValues: %w", ctx, &osError{typ: "x_content_parse_exception", reason: fmt.Sprintf("[size] must be greater than 0. Found [%d] in [field_values]", size)})
 	}
 	docs, ds, err := s.search(rq.filters, *rq.index)
 	if err != nil {
-		return nil, fmt.Errorf("%sOpenSearch.getFieldValues: %v", ctx, err)
+		return nil, fmt.Errorf("%sOpenSearch.getFieldValues: %w", ctx, err)
 	}
 	if ds == nil {
 		return nil, nil // the pattern matched no index
 	}
 	buckets, err := termsAggregation(ds, docs, *rq.field)
 	if err != nil {
-		return nil, fmt.Errorf("%sOpenSearch.getFieldValues: %v", ctx, err)
+		return nil, fmt.Errorf("%sOpenSearch.getFieldValues: %w", ctx, err)
 	}
 	sortBuckets(buckets, rq.orderByCount, rq.sortAsc)
 	if int64(len(buckets)) > size {

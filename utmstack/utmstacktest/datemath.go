@@ -135,7 +135,7 @@ func applyDateMath(expr string, t time.Time, math string, roundUp bool) (time.Ti
 		}
 		unit := string(math[i])
 		i++
-		if !strings.Contains("yMwdhHms", unit) {
+		if !strings.Contains("yMwdhHms", unit) { //nolint:gocritic // argOrder misfires: the unit is looked up in the set of units
 			return bad(fmt.Sprintf("unit [%s] not supported for date math [%s]", unit, math))
 		}
 		switch op {

@@ -27,25 +27,25 @@ func Example() {
 
 	body := `{"field":"severity","index":"v11-alert-*","top":10,"orderByCount":true,
 		"filters":[{"field":"@timestamp","operator":"IS_BETWEEN","value":["now-24h","now"]}]}`
-	req, _ := http.NewRequest("POST", srv.URL+"/api/elasticsearch/property/values-with-count", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/elasticsearch/property/values-with-count", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Utm-Api-Key", "demo-key")
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		panic(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.StatusCode, string(out))
 
 	clock.Advance(7 * 24 * time.Hour) // the key expires: UTMStack answers 500, not 401
-	req, _ = http.NewRequest("GET", srv.URL+"/api/authenticate", nil)
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/api/authenticate", nil)
 	req.Header.Set("Utm-Api-Key", "demo-key")
 	resp, err = srv.Client().Do(req)
 	if err != nil {
 		panic(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	fmt.Println(resp.StatusCode)
 	// Output:
 	// 200 {"1":1,"3":1}

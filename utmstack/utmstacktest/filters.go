@@ -2,6 +2,7 @@ package utmstacktest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -109,7 +110,7 @@ func validateFilters(fs []*filter) error {
 			return fmt.Errorf("SearchUtil.toQuery: Cannot invoke \"OperatorType.ordinal()\" because the filter operator is null")
 		}
 		if err := validateFilter(f); err != nil {
-			return fmt.Errorf("SearchUtil.toQuery: SearchUtil.%s: %v", builderNames[f.op], err)
+			return fmt.Errorf("SearchUtil.toQuery: SearchUtil.%s: %w", builderNames[f.op], err)
 		}
 	}
 	return nil
@@ -118,7 +119,7 @@ func validateFilters(fs []*filter) error {
 func validateFilter(f *filter) error {
 	shape := utmstack.Operators[f.op]
 	if strings.TrimSpace(f.field) == "" && f.op != "IS_IN_FIELDS" && f.op != "IS_NOT_IN_FIELDS" {
-		return fmt.Errorf("Filter field is missing")
+		return errors.New("Filter field is missing") //nolint:staticcheck // ST1005: UTMStack's own message, which the fake copies
 	}
 	switch shape {
 	case utmstack.ShapeNone:
@@ -128,25 +129,25 @@ func validateFilter(f *filter) error {
 			if f.op == "IS_GREATER_THAN" || f.op == "IS_LESS_THAN_OR_EQUALS" {
 				return nil // no validate(); a null bound is an open range
 			}
-			return fmt.Errorf("Filter value is missing")
+			return errors.New("Filter value is missing") //nolint:staticcheck // ST1005: UTMStack's own message, which the fake copies
 		}
 		if !isJSONScalar(f.value) {
-			return fmt.Errorf("Filter value must be a single value, got %s", jsonKind(f.value))
+			return fmt.Errorf("Filter value must be a single value, got %s", jsonKind(f.value)) //nolint:staticcheck // ST1005: UTMStack's own message, which the fake copies
 		}
 		return nil
 	}
 	if f.value == nil {
-		return fmt.Errorf("Filter value is missing")
+		return errors.New("Filter value is missing") //nolint:staticcheck // ST1005: UTMStack's own message, which the fake copies
 	}
 	list, ok := f.value.([]any)
 	if !ok {
 		return fmt.Errorf("class %s cannot be cast to class java.util.List", javaClass(f.value))
 	}
 	if len(list) == 0 {
-		return fmt.Errorf("Filter value is missing")
+		return errors.New("Filter value is missing") //nolint:staticcheck // ST1005: UTMStack's own message, which the fake copies
 	}
 	if shape == utmstack.ShapeRange && len(list) != 2 {
-		return fmt.Errorf("Filter value must be a list of two values [from, to], got %d", len(list))
+		return fmt.Errorf("Filter value must be a list of two values [from, to], got %d", len(list)) //nolint:staticcheck // ST1005: UTMStack's own message, which the fake copies
 	}
 	for _, item := range list {
 		switch {
@@ -156,7 +157,7 @@ func validateFilter(f *filter) error {
 				return fmt.Errorf("class %s cannot be cast to class java.lang.String", javaClass(item))
 			}
 		case !isJSONScalar(item):
-			return fmt.Errorf("Filter value items must be single values, got %s", jsonKind(item))
+			return fmt.Errorf("Filter value items must be single values, got %s", jsonKind(item)) //nolint:staticcheck // ST1005: UTMStack's own message, which the fake copies
 		}
 	}
 	return nil

@@ -71,7 +71,7 @@ func (f *fixture) do(method, path, body string, headers ...string) response {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		f.t.Fatal(err)

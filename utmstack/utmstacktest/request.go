@@ -48,7 +48,7 @@ func readJSON(r *http.Request, optional bool) (v any, present bool, fail *mvcFai
 	// which no JSON converter reads.
 	ct := r.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
-	if !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+	if mt != "application/json" && (!strings.HasPrefix(mt, "application/") || !strings.HasSuffix(mt, "+json")) {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}

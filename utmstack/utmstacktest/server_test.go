@@ -92,7 +92,7 @@ func leaveOnArrival(t *testing.T, h *httptest.Server, req *http.Request, cancel 
 	go func() {
 		resp, err := h.Client().Do(req)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 		errc <- err
 	}()
@@ -116,7 +116,7 @@ func TestLatencyStopsWhenTheRequestEnds(t *testing.T) {
 	}))
 	defer h.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", h.URL+"/api/ping", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.URL+"/api/ping", nil)
 	if err := leaveOnArrival(t, h, req, cancel, arrived); !errors.Is(err, context.Canceled) {
 		t.Errorf("client error %v, want context.Canceled", err)
 	}
@@ -128,7 +128,7 @@ func TestLatencyStopsWhenTheRequestEnds(t *testing.T) {
 
 	s.SetLatency(time.Millisecond)
 	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, httptest.NewRequest("GET", "/api/ping", nil))
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/ping", nil))
 	if rec.Code != 200 {
 		t.Errorf("with a short latency: %d", rec.Code)
 	}
@@ -149,7 +149,7 @@ func TestLatencyStillJudgesALoginWhoseClientLeft(t *testing.T) {
 	defer h.Close()
 	for i := range 10 {
 		ctx, cancel := context.WithCancel(context.Background())
-		req, _ := http.NewRequestWithContext(ctx, "POST", h.URL+"/api/authenticate", strings.NewReader(loginBody("admin", "wrong-pass")))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.URL+"/api/authenticate", strings.NewReader(loginBody("admin", "wrong-pass")))
 		req.Header.Set("Content-Type", "application/json")
 		if err := leaveOnArrival(t, h, req, cancel, arrived); !errors.Is(err, context.Canceled) {
 			t.Fatalf("login %d: client error %v, want context.Canceled", i+1, err)
@@ -165,7 +165,7 @@ func TestLatencyStillJudgesALoginWhoseClientLeft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	<-arrived
 	<-done
 	if resp.StatusCode != http.StatusLocked {
@@ -181,21 +181,21 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", f.http.URL+"/api/authenticate", strings.NewReader(loginBody("admin", "s3cret!")))
+			req, _ := http.NewRequest(http.MethodPost, f.http.URL+"/api/authenticate", strings.NewReader(loginBody("admin", "s3cret!")))
 			req.Header.Set("Content-Type", "application/json")
-			if resp, err := f.http.Client().Do(req); err != nil || resp.StatusCode != 200 {
+			if resp, err := f.http.Client().Do(req); err != nil || resp.StatusCode != http.StatusOK {
 				errs <- "login failed"
 			} else {
-				resp.Body.Close()
+				_ = resp.Body.Close()
 			}
 			body := `{"field":"severity","index":"v11-alert-*","filters":[{"field":"@timestamp","operator":"IS_BETWEEN","value":["now-24h","now"]}],"top":10,"orderByCount":true}`
-			req, _ = http.NewRequest("POST", f.http.URL+dataPath, strings.NewReader(body))
+			req, _ = http.NewRequest(http.MethodPost, f.http.URL+dataPath, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Utm-Api-Key", "key")
-			if resp, err := f.http.Client().Do(req); err != nil || resp.StatusCode != 200 {
+			if resp, err := f.http.Client().Do(req); err != nil || resp.StatusCode != http.StatusOK {
 				errs <- "values-with-count failed"
 			} else {
-				resp.Body.Close()
+				_ = resp.Body.Close()
 			}
 			switch i % 4 {
 			case 0:
