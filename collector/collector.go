@@ -13,6 +13,8 @@ var (
 		"1 when UTMStack answered and authentication succeeded during this scrape.", nil, nil)
 	scrapeDurationDesc = prometheus.NewDesc("utmstack_scrape_duration_seconds",
 		"Time this scrape took, waiting for a shared round included.", nil, nil)
+	targetInfoDesc = prometheus.NewDesc("utmstack_exporter_target_info",
+		"1: the UTMStack this answer is about (scheme://host[:port]), for alert rules and panels to name it.", []string{"url"}, nil)
 	alertsDesc = prometheus.NewDesc("utmstack_alerts",
 		"Alerts matching the query.", []string{"query"}, nil)
 )
@@ -44,6 +46,7 @@ var queryHealth = []struct {
 
 // roundCollector exports one scrape's round as const metrics.
 type roundCollector struct {
+	url            string // scheme://host[:port], never a credential
 	plans          []queryPlan
 	result         *roundResult
 	successes      map[string]time.Time
@@ -55,6 +58,7 @@ type roundCollector struct {
 func (roundCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c roundCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge(ch, targetInfoDesc, 1, c.url)
 	gauge(ch, upDesc, boolValue(c.result.up))
 	gauge(ch, scrapeDurationDesc, c.scrapeDuration.Seconds())
 	for i, q := range c.result.queries {

@@ -221,6 +221,7 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, besi
 
 	round := prometheus.NewRegistry()
 	round.MustRegister(roundCollector{
+		url:            t.url,
 		plans:          t.plans,
 		result:         result,
 		successes:      t.successes.snapshot(),

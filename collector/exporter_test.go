@@ -172,7 +172,7 @@ func (h *harness) scrape(t *testing.T, want string, names ...string) {
 func (h *harness) gatherer() prometheus.Gatherer {
 	tg := h.exporter.current()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(roundCollector{plans: tg.plans, result: tg.scrape(context.Background()),
+	reg.MustRegister(roundCollector{url: tg.url, plans: tg.plans, result: tg.scrape(context.Background()),
 		successes: tg.successes.snapshot(), scrapeDuration: 250 * time.Millisecond})
 	return reg
 }
@@ -556,4 +556,15 @@ func TestRepeatedFailureLogsOnceAtWarning(t *testing.T) {
 	if !strings.Contains(h.logs.String(), `msg="query recovered" query=open`) {
 		t.Fatal("recovery not logged")
 	}
+}
+
+// utmstack_exporter_target_info names the UTMStack an answer is about, on
+// /metrics as on /probe, so alert rules can say which instance they mean.
+func TestTargetInfoNamesTheUTMStack(t *testing.T) {
+	h := newHarness(t, knownAlerts(), "")
+	h.scrape(t, `
+# HELP utmstack_exporter_target_info 1: the UTMStack this answer is about (scheme://host[:port]), for alert rules and panels to name it.
+# TYPE utmstack_exporter_target_info gauge
+utmstack_exporter_target_info{url="`+h.upstream.URL+`"} 1
+`, "utmstack_exporter_target_info")
 }

@@ -19,6 +19,7 @@ import (
 type probeHarness struct {
 	*harness
 	alpha, beta *utmstacktest.Server
+	betaServer  *httptest.Server
 	probe       *httptest.Server
 }
 
@@ -56,7 +57,7 @@ targets:
 `, alphaServer.URL, betaServer.URL))
 	probe := httptest.NewServer(h.exporter.ProbeHandler())
 	t.Cleanup(probe.Close)
-	return &probeHarness{harness: h, alpha: alpha, beta: beta, probe: probe}
+	return &probeHarness{harness: h, alpha: alpha, beta: beta, betaServer: betaServer, probe: probe}
 }
 
 func TestProbeServesEachTargetsOwnCounts(t *testing.T) {
@@ -110,8 +111,12 @@ utmstack_exporter_logins_total 0
 	if n := h.fake.TotalRequests(); n != 0 {
 		t.Fatalf("the /metrics UTMStack got %d requests from probes", n)
 	}
-	// A probe answers with its own registry: no process metrics.
+	// A probe names its own UTMStack, and answers with its own registry:
+	// no process metrics.
 	body := get(t, h.probe.URL+"?target=beta")
+	if want := `utmstack_exporter_target_info{url="` + h.betaServer.URL + `"} 1`; !strings.Contains(body, want) {
+		t.Fatalf("a probe of beta lacks %s:\n%s", want, body)
+	}
 	if strings.Contains(body, "utmstack_exporter_build_info") || strings.Contains(body, "utmstack_exporter_config_last_reload") {
 		t.Fatalf("a probe exported process metrics:\n%s", body)
 	}

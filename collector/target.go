@@ -19,6 +19,7 @@ import (
 // served again. The last-success times live in a successLog that a reload
 // hands from the old target to the new one.
 type target struct {
+	url         string // scheme://host[:port]
 	client      *utmstack.Client
 	plans       []queryPlan
 	timeout     time.Duration
@@ -48,6 +49,7 @@ func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Quer
 		plans[i] = newQueryPlan(q)
 	}
 	return &target{
+		url:         u.URL.String(),
 		client:      client,
 		plans:       plans,
 		timeout:     u.Timeout,
