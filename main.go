@@ -72,6 +72,7 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Printf("%s: OK: %s\n", *configFile, cfg.Summary())
+		fmt.Printf("%s: at most %s\n", *configFile, seriesBound(cfg))
 		os.Exit(0)
 	}
 
@@ -187,4 +188,21 @@ func landingConfig(metricsPath string, cfg *config.Config) web.LandingConfig {
 			{Address: "/-/ready", Text: "Readiness"},
 		},
 	}
+}
+
+// seriesBound says how many series of UTMStack data and health the
+// configuration can produce per answer: the label values come from alert
+// data, and each breakdown's top caps them.
+func seriesBound(cfg *config.Config) string {
+	out := fmt.Sprintf("%d series of UTMStack data and health per /metrics scrape", collector.MaxSeries(cfg.Queries, cfg.Incidents))
+	most, name := 0, ""
+	for _, n := range slices.Sorted(maps.Keys(cfg.Targets)) {
+		if m := collector.MaxSeries(cfg.Targets[n].Queries, cfg.Incidents); m > most {
+			most, name = m, n
+		}
+	}
+	if name != "" {
+		out += fmt.Sprintf(", %d per /probe (target %s)", most, name)
+	}
+	return out + ", besides the exporter's own counters and the Go and process metrics"
 }

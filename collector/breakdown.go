@@ -150,3 +150,55 @@ func usableLabel(s string) bool {
 	}
 	return true
 }
+
+// maxLabelRunes caps label values taken from alert data.
+const maxLabelRunes = 128
+
+// fieldBreakdown keeps the top values of a field as label values and sums
+// every other alert of the query (the rest of the values, and alerts
+// without the field: total minus every bucket) into "other", always
+// present, so the values add up to total. Values are made label-safe:
+// invalid UTF-8 replaced, cut to 128 characters (values that become equal
+// are summed), an empty value named "unknown".
+func fieldBreakdown(buckets map[string]int64, top int, total int64) []labelCount {
+	sums := make(map[string]int64, len(buckets))
+	var seen int64
+	for key, n := range buckets {
+		sums[labelValue(key)] += n
+		seen += n
+	}
+	values := make([]labelCount, 0, len(sums))
+	other := max(total-seen, 0)
+	for label, n := range sums {
+		if label == labelOther {
+			other += n
+			continue
+		}
+		values = append(values, labelCount{label, n})
+	}
+	slices.SortFunc(values, func(a, b labelCount) int {
+		if c := cmp.Compare(b.count, a.count); c != 0 {
+			return c
+		}
+		return strings.Compare(a.label, b.label)
+	})
+	if len(values) > top {
+		for _, v := range values[top:] {
+			other += v.count
+		}
+		values = values[:top]
+	}
+	return append(values, labelCount{labelOther, other})
+}
+
+// labelValue makes a value from alert data a label value.
+func labelValue(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) > maxLabelRunes {
+		s = string([]rune(s)[:maxLabelRunes])
+	}
+	if s == "" {
+		return labelUnknown
+	}
+	return strings.Clone(s)
+}

@@ -1,9 +1,12 @@
 package collector
 
 import (
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
 // The descriptors of a round's metrics. The breakdowns' own descriptors are
@@ -17,6 +20,14 @@ var (
 		"1: the UTMStack this answer is about (scheme://host[:port]), for alert rules and panels to name it.", []string{"url"}, nil)
 	alertsDesc = prometheus.NewDesc("utmstack_alerts",
 		"Alerts matching the query.", []string{"query"}, nil)
+	incidentsDesc = prometheus.NewDesc("utmstack_incidents",
+		"UTMStack incidents by status, all time.", []string{"status"}, nil)
+	incidentsUpDesc = prometheus.NewDesc("utmstack_incidents_up",
+		"1 when the incident counts were read during this scrape.", nil, nil)
+	indexAlertsDesc = prometheus.NewDesc("utmstack_index_alerts",
+		"Every alert the index pattern holds, all time and unfiltered, read at most every 5 minutes; 0 means a wrong pattern or an instance that never raised an alert.", []string{"index_pattern"}, nil)
+	infoDesc = prometheus.NewDesc("utmstack_info",
+		"1, with UTMStack's own version (build.version of /management/info), read at most every 10 minutes.", []string{"version"}, nil)
 )
 
 // queryHealth are the series every query has in every scrape, failed or
@@ -71,10 +82,29 @@ func (c roundCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(ch, alertsDesc, float64(q.total), q.name)
 		for _, b := range c.plans[i].breakdowns {
-			for _, v := range q.series[b.name] {
+			for _, v := range q.series[b.Name] {
 				gauge(ch, b.desc, float64(v.count), q.name, v.label)
 			}
 		}
+		for j, age := range c.plans[i].ages {
+			if a := q.ages[j]; a.found {
+				gauge(ch, age.desc, float64(a.at.UnixNano())/1e9, q.name)
+			}
+		}
+	}
+	if in := c.result.incidents; in != nil {
+		gauge(ch, incidentsUpDesc, boolValue(in.err == nil))
+		if in.err == nil {
+			for i, status := range utmstack.IncidentStatuses {
+				gauge(ch, incidentsDesc, float64(in.counts[i]), strings.ToLower(status))
+			}
+		}
+	}
+	for pattern, n := range c.result.indexAlerts {
+		gauge(ch, indexAlertsDesc, float64(n), pattern)
+	}
+	if v := c.result.version; v != "" {
+		gauge(ch, infoDesc, 1, v)
 	}
 }
 

@@ -44,14 +44,13 @@ type Exporter struct {
 	probes map[string]*instance
 }
 
-// instance is one UTMStack with the counters its client feeds and the
-// last-success times of its queries, both kept across reloads.
+// instance is one UTMStack with the counters its client feeds and what it
+// remembers (memory), both kept across reloads.
 type instance struct {
-	target    *target
-	settings  clientSettings
-	metrics   *Metrics
-	registry  prometheus.Gatherer // the counters, for /probe answers
-	successes *successLog
+	target   *target
+	settings clientSettings
+	metrics  *Metrics
+	registry prometheus.Gatherer // the counters, for /probe answers
 }
 
 // New returns an Exporter with no configuration; call Apply before serving.
@@ -102,7 +101,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 		return err
 	}
-	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, e.opts.Metrics.Metrics, nil, &created)
+	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, cfg.Incidents, e.opts.Metrics.Metrics, nil, &created)
 	if err != nil {
 		return fail(err)
 	}
@@ -116,7 +115,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			reg := prometheus.NewRegistry()
 			metrics, registry = NewMetrics(reg), reg
 		}
-		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, metrics, registry, &created); err != nil {
+		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, cfg.Incidents, metrics, registry, &created); err != nil {
 			return fail(fmt.Errorf("target %s: %w", name, err))
 		}
 	}
@@ -137,12 +136,18 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 
 // instance builds the next state of one UTMStack: the old client when its
 // settings are unchanged, else a new one (recorded in created).
-func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Query, metrics *Metrics,
+func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Query, incidents bool, metrics *Metrics,
 	registry prometheus.Gatherer, created *[]*utmstack.Client) (*instance, error) {
 	settings := settingsOf(u)
 	var client *utmstack.Client
+	mem := &memory{successes: newSuccessLog(), periodic: newPeriodic(), warnings: newWarnings()}
+	if old != nil {
+		mem.successes = old.target.memory.successes
+	}
 	if old != nil && reflect.DeepEqual(settings, old.settings) {
 		client = old.target.client
+		// The same UTMStack: what was read of it still holds.
+		mem.periodic, mem.warnings = old.target.memory.periodic, old.target.memory.warnings
 	} else {
 		var err error
 		if client, err = e.newClient(u, settings, metrics); err != nil {
@@ -153,13 +158,8 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Q
 			e.opts.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", settings.URL)
 		}
 	}
-	successes := newSuccessLog()
-	if old != nil {
-		successes = old.successes
-	}
-	successes.keep(queries)
-	t := newTarget(client, u, queries, successes, e.opts.Now, e.opts.Logger)
-	return &instance{target: t, settings: settings, metrics: metrics, registry: registry, successes: successes}, nil
+	t := newTarget(client, u, queries, incidents, mem, e.opts.Now, e.opts.Logger)
+	return &instance{target: t, settings: settings, metrics: metrics, registry: registry}, nil
 }
 
 func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics) (*utmstack.Client, error) {
@@ -224,7 +224,7 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, besi
 		url:            t.url,
 		plans:          t.plans,
 		result:         result,
-		successes:      t.successes.snapshot(),
+		successes:      t.memory.successes.snapshot(),
 		scrapeDuration: time.Since(start),
 	})
 	gatherers := prometheus.Gatherers{round}

@@ -24,10 +24,22 @@ import (
 )
 
 const (
-	testUser     = "prometheus"
-	testPassword = "s3cret-exporter-password"
-	dataPath     = "/api/elasticsearch/property/values-with-count"
+	testUser      = "prometheus"
+	testPassword  = "s3cret-exporter-password"
+	dataPath      = "/api/elasticsearch/property/values-with-count"
+	searchPath    = "/api/elasticsearch/search"
+	incidentsPath = "/api/utm-incidents"
 )
+
+// isDataCall tells the calls a round makes with credentials: counts,
+// alert times and incident counts.
+func isDataCall(r *http.Request) bool {
+	switch r.URL.Path {
+	case dataPath, searchPath, incidentsPath:
+		return true
+	}
+	return false
+}
 
 var epoch = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
@@ -173,7 +185,7 @@ func (h *harness) gatherer() prometheus.Gatherer {
 	tg := h.exporter.current()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(roundCollector{url: tg.url, plans: tg.plans, result: tg.scrape(context.Background()),
-		successes: tg.successes.snapshot(), scrapeDuration: 250 * time.Millisecond})
+		successes: tg.memory.successes.snapshot(), scrapeDuration: 250 * time.Millisecond})
 	return reg
 }
 
@@ -237,7 +249,8 @@ utmstack_exporter_logins_total 1
 # HELP utmstack_exporter_upstream_requests_total HTTP requests made to UTMStack, by endpoint and status code (error: no answer).
 # TYPE utmstack_exporter_upstream_requests_total counter
 utmstack_exporter_upstream_requests_total{code="200",endpoint="authenticate"} 1
-utmstack_exporter_upstream_requests_total{code="200",endpoint="values_with_count"} 6
+utmstack_exporter_upstream_requests_total{code="200",endpoint="utm_incidents"} 4
+utmstack_exporter_upstream_requests_total{code="200",endpoint="values_with_count"} 7
 `, "utmstack_alerts", "utmstack_alerts_by_severity", "utmstack_alerts_by_status", "utmstack_alerts_by_country",
 		"utmstack_up", "utmstack_query_up", "utmstack_query_last_success_timestamp_seconds",
 		"utmstack_exporter_logins_total", "utmstack_exporter_upstream_requests_total")
@@ -436,9 +449,10 @@ func TestConcurrentScrapesShareOneRound(t *testing.T) {
 			t.Fatalf("a scrape got:\n%s", body)
 		}
 	}
-	// The built-in set: all (status, severity, country) + open (status, severity, country).
-	if n := h.fake.Requests(http.MethodPost, dataPath); n != 6 {
-		t.Fatalf("%d scrapes made %d upstream calls, want one round of 6", scrapers, n)
+	// The built-in set: all (status, severity, country, rule) + open
+	// (status, severity, country, rule), and the first round's index count.
+	if n := h.fake.Requests(http.MethodPost, dataPath); n != 9 {
+		t.Fatalf("%d scrapes made %d values-with-count calls, want one round's 9", scrapers, n)
 	}
 	if n := h.fake.Requests(http.MethodPost, "/api/authenticate"); n != 1 {
 		t.Fatalf("%d logins, want 1", n)
@@ -457,13 +471,14 @@ utmstack_alerts{query="open"} 4
 	h.scrape(t, want, "utmstack_alerts")
 	h.clock.Advance(29 * time.Second)
 	h.scrape(t, want, "utmstack_alerts")
-	if calls() != 6 {
-		t.Fatalf("a scrape 29 s after the last round made calls: %d in all, want 6", calls())
+	// The first round: 8 breakdown calls and the index count.
+	if calls() != 9 {
+		t.Fatalf("a scrape 29 s after the last round made calls: %d in all, want 9", calls())
 	}
 	h.clock.Advance(2 * time.Second)
 	h.scrape(t, want, "utmstack_alerts")
-	if calls() != 12 {
-		t.Fatalf("a scrape 31 s after the last round: %d calls in all, want 12", calls())
+	if calls() != 17 {
+		t.Fatalf("a scrape 31 s after the last round: %d calls in all, want 17", calls())
 	}
 }
 

@@ -44,8 +44,8 @@ func TestMinIntervalReuseGathersTheProcessMetricsAfresh(t *testing.T) {
 		}
 		h.clock.Advance(time.Second)
 	}
-	if n := h.fake.Requests(http.MethodPost, dataPath); n != 6 {
-		t.Fatalf("%d upstream calls, want the one round of 6 reused", n)
+	if n := h.fake.Requests(http.MethodPost, dataPath); n != 9 {
+		t.Fatalf("%d values-with-count calls, want the one round's 9 reused", n)
 	}
 }
 

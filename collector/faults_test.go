@@ -306,7 +306,7 @@ var faultScopes = []struct {
 }{
 	{name: "from start, every request", hits: func(r *http.Request, _ []byte) bool { return strings.HasPrefix(r.URL.Path, "/api/") },
 		loginHit: true},
-	{name: "mid-run, every data call", midRun: true, hits: func(r *http.Request, _ []byte) bool { return r.URL.Path == dataPath }},
+	{name: "mid-run, every data call", midRun: true, hits: func(r *http.Request, _ []byte) bool { return isDataCall(r) }},
 	{name: "mid-run, country calls", midRun: true, plainUp: true, hits: func(r *http.Request, body []byte) bool {
 		return r.URL.Path == dataPath && bytes.Contains(body, []byte("countryCode"))
 	}},
@@ -560,7 +560,7 @@ func TestBackendRestartCostsOneLoginAndNoFailedScrape(t *testing.T) {
 func TestForbiddenDataCallsDoNotLoopLogins(t *testing.T) {
 	h := newHarness(t, knownAlerts(), faultQueries)
 	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path != dataPath {
+		if !isDataCall(r) {
 			return false
 		}
 		h.fake.SpringError(w, r, http.StatusForbidden)
@@ -598,14 +598,14 @@ func TestForbiddenDataCallsDoNotLoopLogins(t *testing.T) {
 func TestPersistent401OnDataCallsIsBounded(t *testing.T) {
 	h := newHarness(t, knownAlerts(), faultQueries)
 	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path != dataPath {
+		if !isDataCall(r) {
 			return false
 		}
 		h.fake.SpringError(w, r, http.StatusUnauthorized)
 		return true
 	})
 	const scrapes = 20
-	const callsPerRound = 5 // all: status, severity, country; plain: status, severity
+	const callsPerRound = 10 // all: status, severity, country; plain: status, severity; 4 incident counts; the index count
 	maxPerScrape := 0
 	for range scrapes {
 		before := loginCount(h)

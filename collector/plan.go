@@ -2,7 +2,6 @@ package collector
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,60 +12,96 @@ import (
 
 // Bucket counts asked of UTMStack per breakdown. Severity and status have a
 // handful of values; about 250 countries exist, and asking for more buckets
-// than there are values is what makes a terms aggregation exact.
+// than there are values is what makes a terms aggregation exact. For any
+// other field, 5 x top buckets (at most 500) make a misjudged top value
+// unlikely; the exporter keeps the top itself.
 const (
-	severityBuckets = 20
-	statusBuckets   = 20
-	countryBuckets  = 500
+	enumBuckets    = 20
+	countryBuckets = 500
+	bucketsPerTop  = 5
+	maxBuckets     = 500
 )
 
 // queryPlan is a configured query turned, once at load time, into the
-// values-with-count requests a round sends for it.
+// requests a round sends for it and the families it exports.
 type queryPlan struct {
 	query config.Query
-	// calls[0] is always the status breakdown: every alert has a status,
-	// so its buckets sum to the exact total. The others follow in `by` order.
-	calls []utmstack.ValuesRequest
-	kinds []string // breakdown of each call
-	// breakdowns are the exported breakdown families, in `by` order.
-	breakdowns []breakdownPlan
+	// calls[0] is always on the status field: every alert has a status,
+	// so its buckets sum to the exact total. The other breakdowns follow
+	// in `by` order.
+	calls      []utmstack.ValuesRequest
+	breakdowns []breakdownPlan // in `by` order
+	filters    []utmstack.Filter
+	ages       []agePlan
 }
 
 // breakdownPlan is one breakdown family a query exports.
 type breakdownPlan struct {
-	name string // the label name, and the metric name's suffix
+	config.Breakdown
+	call int // index in calls of its buckets
 	desc *prometheus.Desc
 }
 
-// breakdownHelp describes the built-in breakdowns' families.
-var breakdownHelp = map[string]string{
-	config.BySeverity: "Alerts matching the query, by severity (low, medium, high; unknown when seen).",
-	config.ByStatus:   "Alerts matching the query, by status (automatic_review, open, in_review, completed; ignored and unknown when seen).",
-	config.ByCountry:  "Alerts matching the query, by adversary country code; beyond top_countries summed as other, without geolocation as unknown.",
+// agePlan is the time of a query's oldest or newest alert.
+type agePlan struct {
+	oldest bool
+	desc   *prometheus.Desc
 }
 
+var (
+	oldestDesc = prometheus.NewDesc("utmstack_alerts_oldest_timestamp_seconds",
+		"Unix time (@timestamp) of the oldest alert matching the query; absent when none matches.", []string{"query"}, nil)
+	newestDesc = prometheus.NewDesc("utmstack_alerts_newest_timestamp_seconds",
+		"Unix time (@timestamp) of the newest alert matching the query; absent when none matches.", []string{"query"}, nil)
+)
+
 func newQueryPlan(q config.Query) queryPlan {
-	filters := baseFilters(q)
-	p := queryPlan{query: q}
-	add := func(kind, field string, top int) {
-		p.calls = append(p.calls, utmstack.ValuesRequest{Index: q.IndexPattern, Field: field, Filters: filters, Top: top})
-		p.kinds = append(p.kinds, kind)
+	p := queryPlan{query: q, filters: baseFilters(q)}
+	add := func(field string, top int) int {
+		p.calls = append(p.calls, utmstack.ValuesRequest{Index: q.IndexPattern, Field: field, Filters: p.filters, Top: top})
+		return len(p.calls) - 1
 	}
-	add(config.ByStatus, q.Fields.Status, statusBuckets)
-	if slices.Contains(q.By, config.BySeverity) {
-		add(config.BySeverity, q.Fields.Severity, severityBuckets)
+	add(q.Fields.Status, enumBuckets)
+	for _, b := range q.By {
+		bp := breakdownPlan{Breakdown: b, desc: breakdownDesc(b)}
+		switch b.Name {
+		case config.ByStatus:
+			bp.call = 0
+		case config.BySeverity:
+			bp.call = add(b.Field, enumBuckets)
+		case config.ByCountry:
+			bp.call = add(b.Field, countryBuckets)
+		default:
+			bp.call = add(b.Field, min(bucketsPerTop*b.Top, maxBuckets))
+		}
+		p.breakdowns = append(p.breakdowns, bp)
 	}
-	if slices.Contains(q.By, config.ByCountry) {
-		add(config.ByCountry, q.Fields.Country, countryBuckets)
-	}
-	for _, name := range q.By {
-		p.breakdowns = append(p.breakdowns, breakdownPlan{name: name,
-			desc: prometheus.NewDesc("utmstack_alerts_by_"+name, breakdownHelp[name], []string{"query", name}, nil)})
+	for _, age := range q.Ages {
+		if age == config.AgeOldest {
+			p.ages = append(p.ages, agePlan{oldest: true, desc: oldestDesc})
+		} else {
+			p.ages = append(p.ages, agePlan{desc: newestDesc})
+		}
 	}
 	return p
 }
 
-func (p queryPlan) wants(kind string) bool { return slices.Contains(p.query.By, kind) }
+// breakdownDesc describes a breakdown's family. Its help depends only on
+// the breakdown, so queries sharing one share the family.
+func breakdownDesc(b config.Breakdown) *prometheus.Desc {
+	var help string
+	switch b.Name {
+	case config.BySeverity:
+		help = "Alerts matching the query, by severity (low, medium, high; unknown when seen)."
+	case config.ByStatus:
+		help = "Alerts matching the query, by status (automatic_review, open, in_review, completed; ignored and unknown when seen)."
+	case config.ByCountry:
+		help = "Alerts matching the query, by adversary country code; beyond top_countries summed as other, without geolocation as unknown."
+	default:
+		help = fmt.Sprintf("Alerts matching the query, by %s: the %d most frequent values, and other for every other alert (those without the field included).", b.Field, b.Top)
+	}
+	return prometheus.NewDesc("utmstack_alerts_by_"+b.Name, help, []string{"query", b.Name}, nil)
+}
 
 // baseFilters are the defaults a query inherits, then its own filters. They
 // mirror UTMStack's alert view: a time window, no false positives, no echoes.

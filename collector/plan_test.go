@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -15,7 +16,9 @@ func TestQueryPlan(t *testing.T) {
 		ExcludeFalsePositives: true, ExcludeEchoes: true, TopCountries: 20,
 		Fields:  config.Fields{Severity: "severity", Status: "status", Country: "adversary.geolocation.countryCode.keyword"},
 		Filters: []utmstack.Filter{{Field: "status", Operator: "IS", Value: 2}},
-		By:      []string{"country", "severity"},
+		By: []config.Breakdown{{Name: "country", Field: "adversary.geolocation.countryCode.keyword", Top: 20},
+			{Name: "severity", Field: "severity"}, {Name: "rule", Field: "name.keyword", Top: 10}},
+		Ages: []string{"oldest"},
 	}
 	p := newQueryPlan(q)
 	wantFilters := []utmstack.Filter{
@@ -24,17 +27,25 @@ func TestQueryPlan(t *testing.T) {
 		{Field: "parentId", Operator: "DOES_NOT_EXIST"},
 		{Field: "status", Operator: "IS", Value: 2},
 	}
-	if !reflect.DeepEqual(p.kinds, []string{"status", "severity", "country"}) {
-		t.Fatalf("kinds = %v", p.kinds)
+	var order []string
+	for _, b := range p.breakdowns {
+		order = append(order, fmt.Sprintf("%s@%d", b.Name, b.call))
 	}
-	wantFields := []string{"status", "severity", "adversary.geolocation.countryCode.keyword"}
+	if !reflect.DeepEqual(order, []string{"country@1", "severity@2", "rule@3"}) {
+		t.Fatalf("breakdowns and their calls = %v", order)
+	}
+	if len(p.ages) != 1 || !p.ages[0].oldest || !reflect.DeepEqual(p.filters, wantFilters) {
+		t.Fatalf("ages %+v, filters %+v", p.ages, p.filters)
+	}
+	wantFields := []string{"status", "adversary.geolocation.countryCode.keyword", "severity", "name.keyword"}
 	for i, call := range p.calls {
 		if call.Field != wantFields[i] || call.Index != "v11-alert-*" || !reflect.DeepEqual(call.Filters, wantFilters) {
 			t.Errorf("call %d = %+v", i, call)
 		}
 	}
-	if p.calls[2].Top != countryBuckets {
-		t.Errorf("country call asks for %d buckets, want %d", p.calls[2].Top, countryBuckets)
+	// Enough buckets for exact counts: every country, and 5 x top values of a field.
+	if p.calls[1].Top != countryBuckets || p.calls[3].Top != 50 || p.calls[2].Top != enumBuckets {
+		t.Errorf("calls ask for %d, %d and %d buckets", p.calls[1].Top, p.calls[2].Top, p.calls[3].Top)
 	}
 }
 

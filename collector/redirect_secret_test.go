@@ -127,7 +127,7 @@ func TestEchoedCredentialsStayOutOfLogsAndMetrics(t *testing.T) {
 					}
 				}
 				h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-					if r.URL.Path != dataPath {
+					if !isDataCall(r) {
 						return false
 					}
 					w.Header().Set("Content-Type", "text/plain")

@@ -16,18 +16,20 @@ import (
 // A round runs under the deadline of the scrape that started it. Scrapes
 // that arrive while it runs wait for it, each until its own deadline.
 // With min_interval, a round that finished less than min_interval ago is
-// served again. The last-success times live in a successLog that a reload
+// served again. What the instance knows beyond a round (last-success times,
+// index totals, version, warnings given) lives in a memory that a reload
 // hands from the old target to the new one.
 type target struct {
 	url         string // scheme://host[:port]
 	client      *utmstack.Client
 	plans       []queryPlan
+	incidents   bool
 	timeout     time.Duration
 	minInterval time.Duration
 	concurrency int
 	now         func() time.Time
 	logger      *slog.Logger
-	successes   *successLog
+	memory      *memory
 
 	mu      sync.Mutex
 	running *round            // nil when no round is in flight
@@ -42,22 +44,32 @@ type round struct {
 	result *roundResult // set before done is closed
 }
 
-func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, successes *successLog,
+// memory is what an instance keeps across rounds and reloads.
+type memory struct {
+	successes *successLog
+	periodic  *periodic // kept only while the client is
+	warnings  *warnings // likewise
+}
+
+func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, incidents bool, mem *memory,
 	now func() time.Time, logger *slog.Logger) *target {
 	plans := make([]queryPlan, len(queries))
 	for i, q := range queries {
 		plans[i] = newQueryPlan(q)
 	}
+	mem.successes.keep(queries)
+	mem.periodic.use(indexCalls(plans))
 	return &target{
 		url:         u.URL.String(),
 		client:      client,
 		plans:       plans,
+		incidents:   incidents,
 		timeout:     u.Timeout,
 		minInterval: u.MinInterval,
 		concurrency: u.MaxConcurrency,
 		now:         now,
 		logger:      logger,
-		successes:   successes,
+		memory:      mem,
 		lastErr:     map[string]string{},
 	}
 }
@@ -102,8 +114,9 @@ func (t *target) start(scrapeCtx context.Context) *round {
 	t.running = r
 	go func() {
 		defer cancel()
-		result := runRound(ctx, t.client, t.plans, t.concurrency, t.now)
-		t.successes.record(result)
+		result := t.runRound(ctx)
+		t.memory.successes.record(result)
+		t.warn(result)
 		t.mu.Lock()
 		if t.running == r {
 			t.running = nil
@@ -112,7 +125,10 @@ func (t *target) start(scrapeCtx context.Context) *round {
 			t.last = result
 		}
 		for _, q := range result.queries {
-			t.logOutcomeLocked(q)
+			t.logOutcomeLocked(q.name, q.err)
+		}
+		if result.incidents != nil && !isForbidden(result.incidents.err) {
+			t.logOutcomeLocked("incidents", result.incidents.err)
 		}
 		t.mu.Unlock()
 		r.result = result
@@ -130,25 +146,25 @@ func (t *target) timedOut(err error) *roundResult {
 	return r
 }
 
-// logOutcomeLocked logs a failing query once per round, at warning level
-// when the failure is new and at debug while it repeats, so a UTMStack that
-// stays down does not flood the log.
-func (t *target) logOutcomeLocked(q queryResult) {
-	previous, failing := t.lastErr[q.name]
-	if q.ok {
+// logOutcomeLocked logs a failing query (or the incident counts) once per
+// round, at warning level when the failure is new and at debug while it
+// repeats, so a UTMStack that stays down does not flood the log.
+func (t *target) logOutcomeLocked(query string, err error) {
+	previous, failing := t.lastErr[query]
+	if err == nil {
 		if failing {
-			t.logger.Info("query recovered", "query", q.name)
-			delete(t.lastErr, q.name)
+			t.logger.Info("query recovered", "query", query)
+			delete(t.lastErr, query)
 		}
 		return
 	}
-	msg := q.err.Error()
+	msg := err.Error()
 	level := slog.LevelWarn
 	if failing && previous == msg {
 		level = slog.LevelDebug
 	}
-	t.logger.Log(context.Background(), level, "query failed", "query", q.name, "err", msg)
-	t.lastErr[q.name] = msg
+	t.logger.Log(context.Background(), level, "query failed", "query", query, "err", msg)
+	t.lastErr[query] = msg
 }
 
 // successLog remembers when each query of one instance last succeeded. It

@@ -25,6 +25,11 @@ type Config struct {
 	// Queries is the file's own list, or the built-in set (DefaultQueries)
 	// when the file has no `queries` key.
 	Queries []Query
+	// Breakdowns are the built-in breakdowns by a field, with the file's
+	// own definitions added or in their place, by name.
+	Breakdowns map[string]Breakdown
+	// Incidents says whether UTMStack's incidents are counted by status.
+	Incidents bool
 	// Targets are the further instances /probe?target=<name> serves.
 	Targets map[string]Target
 }
@@ -97,16 +102,36 @@ type Query struct {
 	// Filters are the user's own filters, as written. The window, false
 	// positive and echo filters are not in here: the collector adds them.
 	Filters []utmstack.Filter
-	// By is a subset of "severity", "status" and "country"; empty means only
-	// the total utmstack_alerts.
-	By []string
+	// By are the query's breakdowns, in `by` order; empty means only the
+	// total utmstack_alerts.
+	By []Breakdown
+	// Ages are AgeOldest and/or AgeNewest: the time of the query's oldest or
+	// newest alert.
+	Ages []string
 }
 
-// Breakdown names accepted in a query's `by`.
+// Breakdown is one breakdown of a query's alerts by the values of a field:
+// the family utmstack_alerts_by_<Name>, labelled <Name>.
+type Breakdown struct {
+	Name  string
+	Field string
+	// Top is how many values are kept as labels (the rest are summed as
+	// other): top_countries for country, unused for severity and status.
+	Top int
+}
+
+// The breakdowns with values of their own: UTMStack's severities and
+// statuses, and countries with other and unknown.
 const (
 	BySeverity = "severity"
 	ByStatus   = "status"
 	ByCountry  = "country"
+)
+
+// The ages a query can ask for.
+const (
+	AgeOldest = "oldest"
+	AgeNewest = "newest"
 )
 
 // Load reads the file at path and returns it parsed, secrets read and

@@ -91,6 +91,9 @@ func TestExampleFile(t *testing.T) {
 	if got, want := cfg.UTMStack.URL.String(), "https://utmstack.example.com"; got != want {
 		t.Errorf("url %q, want %q", got, want)
 	}
+	if b := cfg.Breakdowns["data_type"]; b.Field != "dataType.keyword" || b.Top != 10 || !cfg.Incidents {
+		t.Errorf("breakdowns %+v, incidents %v", cfg.Breakdowns, cfg.Incidents)
+	}
 	if cfg.Defaults != wantDefaults {
 		t.Errorf("the example's defaults differ from the built-in ones:\n%+v\n%+v", cfg.Defaults, wantDefaults)
 	}
@@ -101,17 +104,23 @@ func TestExampleFile(t *testing.T) {
 		window  time.Duration
 		filters []utmstack.Filter
 		by      []string
+		ages    []string
 	}{
-		{"open", 7 * 24 * time.Hour, []utmstack.Filter{open}, []string{"severity", "country"}},
-		{"open_high", 24 * time.Hour, []utmstack.Filter{open, high}, []string{}},
-		{"all", 24 * time.Hour, nil, []string{"severity", "status", "country"}},
+		{"open", 7 * 24 * time.Hour, []utmstack.Filter{open}, []string{"severity", "country", "rule"}, []string{"oldest"}},
+		{"open_high", 24 * time.Hour, []utmstack.Filter{open, high}, nil, []string{"oldest"}},
+		{"all", 24 * time.Hour, nil, []string{"severity", "status", "country", "rule", "data_source", "category"}, []string{"newest"}},
 	}
 	if len(cfg.Queries) != len(want) {
 		t.Fatalf("%d queries, want %d", len(cfg.Queries), len(want))
 	}
 	for i, w := range want {
 		q := cfg.Queries[i]
-		if q.Name != w.name || q.Window != w.window || !reflect.DeepEqual(q.Filters, w.filters) || !reflect.DeepEqual(q.By, w.by) || q.Help == "" {
+		var by []string
+		for _, b := range q.By {
+			by = append(by, b.Name)
+		}
+		if q.Name != w.name || q.Window != w.window || !reflect.DeepEqual(q.Filters, w.filters) || !reflect.DeepEqual(by, w.by) ||
+			!reflect.DeepEqual(q.Ages, w.ages) || q.Help == "" {
 			t.Errorf("queries[%d] = %+v", i, q)
 		}
 	}

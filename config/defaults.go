@@ -47,21 +47,27 @@ func defaultDefaults() Defaults {
 }
 
 // DefaultQueries is the set used when the file has no `queries`. It mirrors
-// UTMStack's alert view: every alert of the window, and the open ones. Both
-// inherit d, so `defaults` also shapes the built-in set (the open filter uses
-// d.Fields.Status).
-func DefaultQueries(d Defaults) []Query {
+// UTMStack's alert view: every alert of the window, with the newest alert's
+// time (a silent alert pipeline shows), and the open ones, with the oldest
+// open alert's time (a missed triage target shows). Both inherit d, so
+// `defaults` also shapes the built-in set (the open filter uses
+// d.Fields.Status), and breakdowns, so a redefined rule breakdown applies.
+func DefaultQueries(d Defaults, breakdowns map[string]Breakdown) []Query {
+	// The names are all known: resolveBy reports no problem.
+	by := func(q Query, names ...string) []Breakdown { return resolveBy(&problems{}, "", names, q, breakdowns) }
 	all := fromDefaults(d)
 	all.Name = "all"
-	all.Help = fmt.Sprintf("All alerts %s, by severity, status and country.", windowPhrase(d.Window))
-	all.By = []string{BySeverity, ByStatus, ByCountry}
+	all.Help = fmt.Sprintf("All alerts %s, by severity, status, country and rule.", windowPhrase(d.Window))
+	all.By = by(all, BySeverity, ByStatus, ByCountry, "rule")
+	all.Ages = []string{AgeNewest}
 
 	open := fromDefaults(d)
 	open.Name = "open"
-	open.Help = fmt.Sprintf("Open alerts (status %d) %s, by severity and country.", statusOpen, windowPhrase(d.Window))
+	open.Help = fmt.Sprintf("Open alerts (status %d) %s, by severity, country and rule.", statusOpen, windowPhrase(d.Window))
 	// int, the type YAML gives `value: 2`, so both paths send the same JSON.
 	open.Filters = []utmstack.Filter{{Field: d.Fields.Status, Operator: "IS", Value: statusOpen}}
-	open.By = []string{BySeverity, ByCountry}
+	open.By = by(open, BySeverity, ByCountry, "rule")
+	open.Ages = []string{AgeOldest}
 
 	return []Query{all, open}
 }

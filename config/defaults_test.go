@@ -35,7 +35,7 @@ func TestDefaultsApplied(t *testing.T) {
 	if cfg.Defaults != wantDefaults {
 		t.Errorf("defaults %+v\nwant %+v", cfg.Defaults, wantDefaults)
 	}
-	if !reflect.DeepEqual(cfg.Queries, DefaultQueries(wantDefaults)) {
+	if !reflect.DeepEqual(cfg.Queries, DefaultQueries(wantDefaults, builtInBreakdowns)) {
 		t.Errorf("queries %+v, want the built-in set", cfg.Queries)
 	}
 }
@@ -46,7 +46,7 @@ func TestNullQueriesUseBuiltIns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(cfg.Queries, DefaultQueries(wantDefaults)) {
+	if !reflect.DeepEqual(cfg.Queries, DefaultQueries(wantDefaults, builtInBreakdowns)) {
 		t.Errorf("queries %+v, want the built-in set", cfg.Queries)
 	}
 }
@@ -120,16 +120,17 @@ queries:
 		Fields: Fields{Severity: "severity", Status: "statusCode", Country: "adversary.geolocation.countryCode.keyword"}, TopCountries: 20,
 	})
 	want := []Query{
-		func() Query { q := inherited; q.Name = "inherits"; q.By = []string{}; return q }(),
+		func() Query { q := inherited; q.Name = "inherits"; q.By = []Breakdown{}; return q }(),
 		{
 			Name: "overrides", Help: "Everything overridden.", IndexPattern: "alert-*", Window: 7 * 24 * time.Hour,
 			// fields: each sub-key overrides separately; status still comes from defaults.
 			Fields:       Fields{Severity: "severityLabel.keyword", Status: "statusCode", Country: "source.countryCode.keyword"},
 			TopCountries: 5,
 			Filters:      []utmstack.Filter{{Field: "status", Operator: "IS", Value: 2}},
-			By:           []string{"country", "severity"},
+			By: []Breakdown{{Name: "country", Field: "source.countryCode.keyword", Top: 5},
+				{Name: "severity", Field: "severityLabel.keyword"}},
 		},
-		func() Query { q := inherited; q.Name = "zero_window"; q.Window = 0; q.By = []string{}; return q }(),
+		func() Query { q := inherited; q.Name = "zero_window"; q.Window = 0; q.By = []Breakdown{}; return q }(),
 	}
 	if !reflect.DeepEqual(cfg.Queries, want) {
 		t.Errorf("queries:\n%+v\nwant:\n%+v", cfg.Queries, want)
@@ -137,11 +138,16 @@ queries:
 }
 
 func TestDefaultQueries(t *testing.T) {
-	got := DefaultQueries(wantDefaults)
+	got := DefaultQueries(wantDefaults, builtInBreakdowns)
 	base := fromDefaults(wantDefaults)
 	all, open := base, base
-	all.Name, all.Help, all.By = "all", "All alerts of the last day, by severity, status and country.", []string{"severity", "status", "country"}
-	open.Name, open.Help, open.By = "open", "Open alerts (status 2) of the last day, by severity and country.", []string{"severity", "country"}
+	severity, status := Breakdown{Name: "severity", Field: "severity"}, Breakdown{Name: "status", Field: "status"}
+	country := Breakdown{Name: "country", Field: "adversary.geolocation.countryCode.keyword", Top: 20}
+	rule := Breakdown{Name: "rule", Field: "name.keyword", Top: 10}
+	all.Name, all.Help = "all", "All alerts of the last day, by severity, status, country and rule."
+	all.By, all.Ages = []Breakdown{severity, status, country, rule}, []string{"newest"}
+	open.Name, open.Help = "open", "Open alerts (status 2) of the last day, by severity, country and rule."
+	open.By, open.Ages = []Breakdown{severity, country, rule}, []string{"oldest"}
 	open.Filters = []utmstack.Filter{{Field: "status", Operator: "IS", Value: 2}}
 	if want := []Query{all, open}; !reflect.DeepEqual(got, want) {
 		t.Errorf("built-in set:\n%+v\nwant:\n%+v", got, want)
@@ -158,11 +164,11 @@ func TestDefaultQueries(t *testing.T) {
 	d := wantDefaults
 	d.Fields.Status = "statusCode"
 	d.Window = 0
-	got = DefaultQueries(d)
+	got = DefaultQueries(d, builtInBreakdowns)
 	if f := got[1].Filters[0]; f.Field != "statusCode" {
 		t.Errorf("open filter field %q, want statusCode", f.Field)
 	}
-	if got[0].Help != "All alerts of all time, by severity, status and country." {
+	if got[0].Help != "All alerts of all time, by severity, status, country and rule." {
 		t.Errorf("help %q", got[0].Help)
 	}
 }

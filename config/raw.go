@@ -22,8 +22,16 @@ type rawConfig struct {
 	UTMStack rawUTMStack `yaml:"utmstack"`
 	Defaults rawDefaults `yaml:"defaults"`
 	// nil when absent (use the built-in set); non-nil and empty for `queries: []`.
-	Queries *[]rawQuery          `yaml:"queries"`
-	Targets map[string]rawTarget `yaml:"targets"`
+	Queries    *[]rawQuery             `yaml:"queries"`
+	Breakdowns map[string]rawBreakdown `yaml:"breakdowns"`
+	Incidents  *bool                   `yaml:"incidents"`
+	Targets    map[string]rawTarget    `yaml:"targets"`
+}
+
+// rawBreakdown is one entry of `breakdowns`.
+type rawBreakdown struct {
+	Field string  `yaml:"field"`
+	Top   *rawInt `yaml:"top"`
 }
 
 // rawTarget is one instance served by /probe: a utmstack block with,
@@ -86,6 +94,7 @@ type rawQuery struct {
 	rawDefaults `yaml:",inline"` // the query's overrides
 	Filters     []rawFilter      `yaml:"filters"`
 	By          []string         `yaml:"by"`
+	Ages        []string         `yaml:"ages"`
 }
 
 // rawFilter is utmstack.Filter with the value kept as a node: yaml.v3

@@ -18,7 +18,7 @@ func TestUnknownKeys(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"top level", "utmstack: {url: https://h}\nquery: []\n",
-			`unknown key "query"; accepted: utmstack, defaults, queries, targets (line 2)`},
+			`unknown key "query"; accepted: utmstack, defaults, queries, breakdowns, incidents, targets (line 2)`},
 		{"utmstack", "utmstack:\n  url: https://h\n  timout: 5s\n",
 			`utmstack: unknown key "timout"; accepted: url, timeout, max_concurrency, min_interval, auth, tls_config, proxy_url (line 3)`},
 		{"auth", "utmstack:\n  url: https://h\n  auth:\n    user: prometheus\n",
@@ -30,7 +30,7 @@ func TestUnknownKeys(t *testing.T) {
 		{"defaults.fields", "defaults:\n  fields:\n    city: x\n",
 			`defaults.fields: unknown key "city"; accepted: severity, status, country (line 3)`},
 		{"query", "queries:\n  - name: a\n    group_by: [severity]\n",
-			`queries[0]: unknown key "group_by"; accepted: name, help, index_pattern, window, window_rounding, exclude_false_positives, exclude_echoes, fields, top_countries, filters, by (line 3)`},
+			`queries[0]: unknown key "group_by"; accepted: name, help, index_pattern, window, window_rounding, exclude_false_positives, exclude_echoes, fields, top_countries, filters, by, ages (line 3)`},
 		{"query fields", "queries:\n  - name: a\n    fields: {sev: x}\n",
 			`queries[0].fields: unknown key "sev"; accepted: severity, status, country (line 3)`},
 		{"filter", "queries:\n  - name: a\n    filters:\n      - {field: status, op: IS, value: 2}\n",
@@ -84,7 +84,7 @@ func TestYAMLErrorsKeepLineNumbers(t *testing.T) {
 			`utmstack: key "url" is set twice, at line 2 and line 3`},
 		// Everything else would be a follow-on of this one.
 		{"not a mapping", "- utmstack\n",
-			"a list is not a mapping; accepted keys: utmstack, defaults, queries, targets (line 1)"},
+			"a list is not a mapping; accepted keys: utmstack, defaults, queries, breakdowns, incidents, targets (line 1)"},
 		{"auth not a mapping", "utmstack:\n  url: https://h\n  auth: prometheus\n",
 			`utmstack.auth: the value (not shown: it may be a secret) is not a mapping; accepted keys: username, password, password_file, api_key, api_key_file, internal_key, internal_key_file (line 3)`},
 		{"second document", "utmstack: {url: https://h}\n---\nqueries: []\n",

@@ -73,7 +73,7 @@ targets:
 			[]string{
 				`queries[0].by[1]: a mapping is not a single value (line 4)`,
 				// indices are kept, and by[1] has no follow-on of its own
-				`queries[0].by[2]: "bogus" is not accepted; accepted: severity, status, country`,
+				`queries[0].by[2]: "bogus" is not a breakdown; accepted: severity, status, country, category, data_source, rule, technique (define others under breakdowns)`,
 			}, []string{`by[1]: ""`}},
 		{"target not a mapping", "utmstack: {url: https://h}\ntargets:\n  east: https://e\n",
 			[]string{`targets.east: "https://e" is not a mapping; accepted keys: url, timeout, max_concurrency, min_interval, auth, tls_config, proxy_url, queries (line 3)`},

@@ -47,25 +47,24 @@ func (p *problems) err() error { return errors.Join(p.errs...) }
 
 var queryNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
-// acceptedBy is in the order messages list them.
-var acceptedBy = []string{BySeverity, ByStatus, ByCountry}
-
 // resolve turns the raw file into a Config, reporting problems to p. Where a
 // value is bad it falls back to the default, so that one mistake does not
 // cause follow-on messages elsewhere.
 func resolve(raw *rawConfig, getenv func(string) (string, bool), p *problems) *Config {
 	c := &Config{UTMStack: resolveUTMStack(p, "utmstack", raw.UTMStack, getenv)}
 	c.Defaults = resolveDefaults(p, "defaults", defaultDefaults(), raw.Defaults)
+	c.Breakdowns = resolveBreakdowns(p, raw.Breakdowns)
+	c.Incidents = raw.Incidents == nil || *raw.Incidents
 
 	switch {
 	case raw.Queries == nil:
-		c.Queries = DefaultQueries(c.Defaults)
+		c.Queries = DefaultQueries(c.Defaults, c.Breakdowns)
 	case len(*raw.Queries) == 0:
 		p.add("queries", "the list is empty, so there would be nothing to export; list at least one query, or remove the key to use the built-in set (all, open)")
 	default:
-		c.Queries = resolveQueries(p, "queries", *raw.Queries, c.Defaults)
+		c.Queries = resolveQueries(p, "queries", *raw.Queries, c.Defaults, c.Breakdowns)
 	}
-	c.Targets = resolveTargets(p, raw.Targets, c.Defaults, c.Queries)
+	c.Targets = resolveTargets(p, raw.Targets, c.Defaults, c.Breakdowns, c.Queries)
 	return c
 }
 
@@ -94,7 +93,7 @@ var targetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // resolveTargets resolves the instances /probe serves. Their secrets come
 // from their own *_file or inline keys only: one environment variable
 // cannot be the password of several instances.
-func resolveTargets(p *problems, raws map[string]rawTarget, d Defaults, inherited []Query) map[string]Target {
+func resolveTargets(p *problems, raws map[string]rawTarget, d Defaults, breakdowns map[string]Breakdown, inherited []Query) map[string]Target {
 	if len(raws) == 0 {
 		return nil
 	}
@@ -112,7 +111,7 @@ func resolveTargets(p *problems, raws map[string]rawTarget, d Defaults, inherite
 			if len(*r.Queries) == 0 {
 				p.add(prefix+".queries", "the list is empty; list at least one query, or remove the key to use the top-level queries")
 			} else {
-				t.Queries = resolveQueries(p, prefix+".queries", *r.Queries, d)
+				t.Queries = resolveQueries(p, prefix+".queries", *r.Queries, d, breakdowns)
 			}
 		}
 		targets[name] = t
@@ -157,7 +156,7 @@ func resolveField(p *problems, key string, v *string, into *string) {
 	*into = *v
 }
 
-func resolveQueries(p *problems, key string, raws []rawQuery, d Defaults) []Query {
+func resolveQueries(p *problems, key string, raws []rawQuery, d Defaults, breakdowns map[string]Breakdown) []Query {
 	queries := make([]Query, 0, len(raws))
 	seen := map[string]int{}
 	for i, rq := range raws {
@@ -196,36 +195,11 @@ func resolveQueries(p *problems, key string, raws []rawQuery, d Defaults) []Quer
 			q.Filters = append(q.Filters, f)
 		}
 
-		q.By = resolveBy(p, prefix+".by", rq.By)
+		q.By = resolveBy(p, prefix+".by", rq.By, q, breakdowns)
+		q.Ages = resolveAges(p, prefix+".ages", rq.Ages)
 		queries = append(queries, q)
 	}
 	return queries
-}
-
-func resolveBy(p *problems, key string, by []string) []string {
-	out := make([]string, 0, len(by))
-	first := map[string]int{}
-	for i, b := range by {
-		switch j, dup := first[b]; {
-		case !isAccepted(b):
-			p.add(fmt.Sprintf("%s[%d]", key, i), "%q is not accepted; accepted: %s", b, strings.Join(acceptedBy, ", "))
-		case dup:
-			p.add(fmt.Sprintf("%s[%d]", key, i), "%q is listed twice (also at by[%d])", b, j)
-		default:
-			first[b] = i
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-func isAccepted(b string) bool {
-	for _, a := range acceptedBy {
-		if a == b {
-			return true
-		}
-	}
-	return false
 }
 
 // resolveDuration parses a duration in Prometheus' notation (7d, 1h30m).

@@ -144,7 +144,7 @@ func TestValidationRules(t *testing.T) {
 		{"query name duplicate", url + "queries: [{name: a}, {name: b}, {name: a}]\n",
 			[]string{`queries[2].name: "a" is already used by queries[0]; names must be unique`}},
 		{"by unknown", url + "queries: [{name: a, by: [severity, source]}]\n",
-			[]string{`queries[0].by[1]: "source" is not accepted; accepted: severity, status, country`}},
+			[]string{`queries[0].by[1]: "source" is not a breakdown; accepted: severity, status, country, category, data_source, rule, technique (define others under breakdowns)`}},
 		{"by duplicate", url + "queries: [{name: a, by: [country, status, country]}]\n",
 			[]string{`queries[0].by[2]: "country" is listed twice (also at by[0])`}},
 		{"filter operator", url + "queries: [{name: a}, {name: b}, {name: c, filters: [{field: x, operator: FOO, value: 1}]}]\n",
@@ -186,7 +186,7 @@ func TestValidationCollectsAll(t *testing.T) {
 		`defaults.top_countries: 0 is out of range; accepted: 1 to 300`,
 		`queries[0].name: "Open" must match ^[a-z][a-z0-9_]*$`,
 		`queries[0].filters[0].operator: unknown operator "EQUALS"; accepted: IS, IS_NOT, CONTAIN, CONTAIN_ONE_OF, DOES_NOT_CONTAIN_ONE_OF, DOES_NOT_CONTAIN, IS_ONE_OF, IS_NOT_ONE_OF, IS_ONE_OF_TERMS, IS_ONE_OF_TERMS_OR, EXIST, DOES_NOT_EXIST, IS_BETWEEN, IS_NOT_BETWEEN, IS_IN_FIELDS, IS_NOT_IN_FIELDS, ENDS_WITH, NOT_ENDS_WITH, START_WITH, NOT_START_WITH, IS_GREATER_THAN, IS_LESS_THAN_OR_EQUALS`,
-		`queries[0].by[1]: "source" is not accepted; accepted: severity, status, country`,
+		`queries[0].by[1]: "source" is not a breakdown; accepted: severity, status, country, category, data_source, rule, technique (define others under breakdowns)`,
 		`queries[2].name: "all" is already used by queries[1]; names must be unique`,
 	}
 	if err == nil {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -74,6 +75,9 @@ type Client struct {
 	userAgent string
 	secret    string // the configured credential, kept out of quoted answers
 	closed    atomic.Bool
+	// unauthorized counts 401s on data calls: a token that expired, or a
+	// UTMStack that restarted (and may have been upgraded).
+	unauthorized atomic.Uint64
 
 	rejections rejectionBackoff
 }
@@ -157,11 +161,18 @@ type response struct {
 }
 
 // send performs one HTTP exchange. It fails only when no usable answer came;
-// any status code is returned for the caller to judge.
+// any status code is returned for the caller to judge. path may carry a
+// query string.
 func (c *Client) send(ctx context.Context, endpoint, method, path string, payload []byte, decorate func(http.Header)) (*response, error) {
-	u := *c.base
-	u.Path = path
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(payload))
+	u, err := c.base.Parse(path)
+	if err != nil {
+		return nil, &Error{Endpoint: endpoint, Err: err}
+	}
+	var reqBody io.Reader
+	if payload != nil {
+		reqBody = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), reqBody)
 	if err != nil {
 		return nil, &Error{Endpoint: endpoint, Err: err}
 	}
@@ -207,38 +218,64 @@ func (c *Client) observe(endpoint string, code int) {
 	}
 }
 
-// call POSTs payload to a data endpoint with credentials. A 401 with a
-// password token means the token expired or UTMStack restarted (the signing
-// key is new at every start): the token is dropped, the client logs in once
-// and retries once. Never more.
-func (c *Client) call(ctx context.Context, endpoint, path string, payload []byte) ([]byte, error) {
+// apiCall is one call to a data endpoint. POST when payload is set, GET
+// otherwise.
+type apiCall struct {
+	endpoint string // the upstream_requests_total label
+	path     string // with its query string
+	payload  []byte
+	// ownForbidden: a 403 is this endpoint's own (the user may not read
+	// it), not a rejected credential that holds every call back.
+	ownForbidden bool
+}
+
+// call makes a data call with credentials. A 401 with a password token
+// means the token expired or UTMStack restarted (the signing key is new at
+// every start): the token is dropped, the client logs in once and retries
+// once. Never more.
+func (c *Client) call(ctx context.Context, ac apiCall) (*response, error) {
 	if err := c.rejections.check(c.now()); err != nil {
 		return nil, err
+	}
+	method := http.MethodGet
+	if ac.payload != nil {
+		method = http.MethodPost
 	}
 	for attempt := 0; ; attempt++ {
 		cred, err := c.auth.credential(ctx)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.send(ctx, endpoint, http.MethodPost, path, payload, cred.apply)
+		resp, err := c.send(ctx, ac.endpoint, method, ac.path, ac.payload, cred.apply)
 		if err != nil {
 			return nil, err
+		}
+		if resp.status == http.StatusUnauthorized {
+			c.unauthorized.Add(1)
 		}
 		if resp.status == http.StatusUnauthorized && cred.renewable && attempt == 0 {
 			c.auth.invalidate(cred)
 			continue
 		}
-		return c.judge(endpoint, resp, cred)
+		return c.judge(ac, resp, cred)
 	}
 }
 
-// judge turns a data answer into its body or an error.
-func (c *Client) judge(endpoint string, resp *response, cred credential) ([]byte, error) {
+// Unauthorized tells how many data calls UTMStack has answered 401 (a
+// token expired, or UTMStack restarted and may have been upgraded).
+func (c *Client) Unauthorized() uint64 { return c.unauthorized.Load() }
+
+// judge turns a data answer into the answer or an error.
+func (c *Client) judge(ac apiCall, resp *response, cred credential) (*response, error) {
+	endpoint := ac.endpoint
 	utmErr := c.scrubText(resp.header.Get("X-UtmStack-error"))
 	switch {
 	case resp.status == http.StatusOK:
 		c.rejections.reset()
-		return resp.body, nil
+		return resp, nil
+	case resp.status == http.StatusForbidden && ac.ownForbidden:
+		return nil, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr,
+			Err: errors.New("access denied: the user may not read this")}
 	case resp.status == http.StatusUnauthorized:
 		return nil, c.rejected(cred.method, ReasonBadCredentials, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr,
 			Err: fmt.Errorf("%s credentials rejected", cred.method)})

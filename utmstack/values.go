@@ -43,10 +43,11 @@ func (c *Client) ValuesWithCount(ctx context.Context, req ValuesRequest) (map[st
 	if err != nil {
 		return nil, fmt.Errorf("values-with-count: encoding request: %w", err)
 	}
-	body, err := c.call(ctx, endpointValuesWithCount, "/api/elasticsearch/property/values-with-count", payload)
+	resp, err := c.call(ctx, apiCall{endpoint: endpointValuesWithCount, path: "/api/elasticsearch/property/values-with-count", payload: payload})
 	if err != nil {
 		return nil, err
 	}
+	body := resp.body
 	counts, err := parseCounts(body)
 	if err != nil {
 		// The message quotes the body; say it again from a scrubbed copy

@@ -71,6 +71,7 @@ type Options struct {
 	// unset, and then Utm-Internal-Key never authenticates.
 	InternalKey string
 	Alerts      []Alert
+	Incidents   []Incident
 	// TokenValidity is the lifetime of a full JWT; 24h when zero.
 	TokenValidity time.Duration
 	// Version is /management/info build.version; "v11.0.1-community" when empty.

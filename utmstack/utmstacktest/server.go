@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,17 +15,18 @@ import (
 type Server struct {
 	opts Options // read-only after New
 
-	mu      sync.Mutex
-	users   map[string]string
-	apiKeys []APIKey
-	data    *dataset
-	key     []byte
-	lock    *lockout
-	latency time.Duration
-	fault   func(http.ResponseWriter, *http.Request) bool
-	counts  map[string]int
-	total   int
-	logins  []time.Time
+	mu        sync.Mutex
+	users     map[string]string
+	apiKeys   []APIKey
+	data      *dataset
+	incidents []Incident
+	key       []byte
+	lock      *lockout
+	latency   time.Duration
+	fault     func(http.ResponseWriter, *http.Request) bool
+	counts    map[string]int
+	total     int
+	logins    []time.Time
 }
 
 // New returns a server configured by opts.
@@ -36,13 +38,14 @@ func New(opts Options) *Server {
 		opts.Version = defaultVersion
 	}
 	s := &Server{
-		opts:    opts,
-		users:   map[string]string{},
-		apiKeys: append([]APIKey(nil), opts.APIKeys...),
-		data:    newDataset(opts.Alerts),
-		key:     newSigningKey(),
-		lock:    newLockout(),
-		counts:  map[string]int{},
+		opts:      opts,
+		users:     map[string]string{},
+		apiKeys:   append([]APIKey(nil), opts.APIKeys...),
+		data:      newDataset(opts.Alerts),
+		incidents: slices.Clone(opts.Incidents),
+		key:       newSigningKey(),
+		lock:      newLockout(),
+		counts:    map[string]int{},
 	}
 	for u, p := range opts.Users {
 		s.users[strings.ToLower(u)] = p
@@ -236,6 +239,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{http.MethodPost, plain(s.handleValuesWithCount)}}
 	case "/api/elasticsearch/search":
 		return []route{{http.MethodPost, plain(s.handleSearch)}}
+	case "/api/utm-incidents":
+		return []route{{http.MethodGet, plain(s.handleIncidents)}}
 	case "/api/utm-alerts/count-open-alerts":
 		return []route{{http.MethodGet, plain(s.handleCountOpenAlerts)}}
 	}

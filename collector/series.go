@@ -1,0 +1,38 @@
+package collector
+
+import (
+	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+// MaxSeries is the most series of UTMStack data and health one answer can
+// hold for these queries: /metrics for the top-level queries, /probe for a
+// target's. The exporter's counters and the Go and process metrics come on
+// top. Label values taken from alert data are capped by each breakdown's
+// top, so the configuration alone bounds it.
+func MaxSeries(queries []config.Query, incidents bool) int {
+	n := 3 // utmstack_up, utmstack_scrape_duration_seconds, utmstack_exporter_target_info
+	n++    // utmstack_info
+	patterns := map[string]bool{}
+	for _, q := range queries {
+		patterns[q.IndexPattern] = true
+		n += len(queryHealth) + 1 + len(q.Ages) // health, utmstack_alerts, ages
+		for _, b := range q.By {
+			switch b.Name {
+			case config.BySeverity:
+				n += len(severityValues) + 1 // unknown
+			case config.ByStatus:
+				n += len(statusValues) + 2 // ignored, unknown
+			case config.ByCountry:
+				n += b.Top + 2 // other, unknown
+			default:
+				n += b.Top + 1 // other
+			}
+		}
+	}
+	n += len(patterns) // utmstack_index_alerts
+	if incidents {
+		n += 1 + len(utmstack.IncidentStatuses)
+	}
+	return n
+}
