@@ -66,7 +66,7 @@ func parseAlertTime(body []byte) (time.Time, bool, error) {
 	}
 	t, err := parseTimestamp(raw)
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("the alert's @timestamp %s: %w", snippet(raw), err)
+		return time.Time{}, false, fmt.Errorf("the alert's @timestamp %s: %w", truncateKey(string(raw)), err)
 	}
 	return t, true, nil
 }
