@@ -31,8 +31,9 @@ func main() {
 	flag.Parse()
 
 	opts := utmstacktest.Options{
-		Users:  map[string]string{*user: *password},
-		Alerts: utmstacktest.DemoAlerts(time.Now(), *alerts, *seed),
+		Users:     map[string]string{*user: *password},
+		Alerts:    utmstacktest.DemoAlerts(time.Now(), *alerts, *seed),
+		Incidents: utmstacktest.DemoIncidents(time.Now(), *alerts/40, *seed),
 	}
 	if *legacy {
 		opts.Edition = utmstacktest.EditionLegacy

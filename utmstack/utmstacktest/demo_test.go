@@ -114,3 +114,23 @@ func TestDemoAlertsThroughTheAPI(t *testing.T) {
 		t.Errorf("%d alerts in the last 24h of 5 days, too many", sum(bySeverity))
 	}
 }
+
+func TestDemoIncidentsHaveEveryStatus(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	incidents := DemoIncidents(now, 60, 1)
+	seen := map[string]int{}
+	for _, in := range incidents {
+		seen[in.Status]++
+		if in.Created.After(now) || in.Created.Before(now.Add(-5*24*time.Hour)) || in.Name == "" {
+			t.Fatalf("incident %+v", in)
+		}
+	}
+	for _, status := range incidentStatuses {
+		if seen[status] == 0 {
+			t.Errorf("no %s incident among 60: %v", status, seen)
+		}
+	}
+	if again := DemoIncidents(now, 60, 1); again[17] != incidents[17] {
+		t.Fatal("the same seed gave other incidents")
+	}
+}
