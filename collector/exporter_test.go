@@ -290,6 +290,7 @@ utmstack_exporter_auth_failures_total{reason="error"} 0
 utmstack_exporter_auth_failures_total{reason="forbidden"} 0
 utmstack_exporter_auth_failures_total{reason="locked"} 0
 utmstack_exporter_auth_failures_total{reason="tfa_required"} 0
+utmstack_exporter_auth_failures_total{reason="unsupported_api"} 0
 `, "utmstack_alerts", "utmstack_alerts_by_severity", "utmstack_alerts_by_status", "utmstack_alerts_by_country",
 		"utmstack_exporter_auth_failures_total")
 }
@@ -343,6 +344,7 @@ utmstack_exporter_auth_failures_total{reason="error"} 0
 utmstack_exporter_auth_failures_total{reason="forbidden"} 0
 utmstack_exporter_auth_failures_total{reason="locked"} 0
 utmstack_exporter_auth_failures_total{reason="tfa_required"} 0
+utmstack_exporter_auth_failures_total{reason="unsupported_api"} 0
 `, "utmstack_up", "utmstack_exporter_auth_failures_total", "utmstack_alerts")
 	}
 	if n := h.fake.Requests(http.MethodPost, "/api/authenticate"); n != 1 {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,11 @@ type Client struct {
 	// unauthorized counts 401s on data calls: a token that expired, or a
 	// UTMStack that restarted (and may have been upgraded).
 	unauthorized atomic.Uint64
+	v12          struct {
+		sync.Mutex
+		seenAt time.Time // of the last health check that found v12
+		logged bool
+	}
 
 	rejections rejectionBackoff
 }
@@ -257,7 +263,7 @@ func (c *Client) call(ctx context.Context, ac apiCall) (*response, error) {
 			c.auth.invalidate(cred)
 			continue
 		}
-		return c.judge(ac, resp, cred)
+		return c.judge(ctx, ac, resp, cred)
 	}
 }
 
@@ -266,13 +272,15 @@ func (c *Client) call(ctx context.Context, ac apiCall) (*response, error) {
 func (c *Client) Unauthorized() uint64 { return c.unauthorized.Load() }
 
 // judge turns a data answer into the answer or an error.
-func (c *Client) judge(ac apiCall, resp *response, cred credential) (*response, error) {
+func (c *Client) judge(ctx context.Context, ac apiCall, resp *response, cred credential) (*response, error) {
 	endpoint := ac.endpoint
 	utmErr := c.scrubText(resp.header.Get("X-UtmStack-error"))
 	switch {
 	case resp.status == http.StatusOK:
 		c.rejections.reset()
 		return resp, nil
+	case resp.status == http.StatusNotFound && c.speaksV12(ctx):
+		return nil, c.rejected(cred.method, ReasonUnsupportedAPI, &Error{Endpoint: endpoint, Status: resp.status, Err: errV12})
 	case resp.status == http.StatusForbidden && ac.ownForbidden:
 		return nil, &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: utmErr,
 			Err: errors.New("access denied: the user may not read this")}
@@ -300,3 +308,31 @@ func (c *Client) rejected(method AuthMethod, reason Reason, err error) error {
 	}
 	return c.rejections.record(c.now(), &AuthError{Reason: reason, Attempted: true, next: nextRequest(method), Err: err})
 }
+
+// errV12 says what a 404 from a UTMStack that speaks the v12 API means.
+var errV12 = errors.New("UTMStack answers 404 here while /api/v1/health answers 200: this is the API of UTMStack v12, " +
+	"which this exporter does not speak yet (see docs/utmstack-v12.md); point it at a v10 or v11 UTMStack")
+
+// speaksV12 asks the public GET /api/v1/health of UTMStack v12, after a 404
+// where v10 and v11 answer; the calls of one round that meet the same 404
+// ask once. The first time it finds v12 it logs what to do.
+func (c *Client) speaksV12(ctx context.Context) bool {
+	c.v12.Lock()
+	defer c.v12.Unlock()
+	now := c.now()
+	if !c.v12.seenAt.IsZero() && now.Sub(c.v12.seenAt) < credentialBackoffStart {
+		return true
+	}
+	resp, err := c.send(ctx, endpointV12Health, http.MethodGet, "/api/v1/health", nil, nil)
+	if err != nil || resp.status != http.StatusOK {
+		return false
+	}
+	c.v12.seenAt = now
+	if !c.v12.logged {
+		c.v12.logged = true
+		c.logger.Error("UTMStack runs the v12 API (/api/v1), which this exporter does not speak yet: it holds its calls back as for refused credentials; see docs/utmstack-v12.md")
+	}
+	return true
+}
+
+const endpointV12Health = "v1_health"

@@ -17,10 +17,13 @@ const (
 	ReasonTFARequired    Reason = "tfa_required"    // a pre-verification token came back
 	ReasonForbidden      Reason = "forbidden"       // 403: wrong role, or nginx refused
 	ReasonError          Reason = "error"           // transport failure, 5xx, odd answer
+	// ReasonUnsupportedAPI: 404 where /api/v1/health answers 200, the API of
+	// UTMStack v12, which this client does not speak.
+	ReasonUnsupportedAPI Reason = "unsupported_api"
 )
 
 // Reasons lists every Reason, so counters can start at zero for each.
-var Reasons = []Reason{ReasonBadCredentials, ReasonLocked, ReasonTFARequired, ReasonForbidden, ReasonError}
+var Reasons = []Reason{ReasonBadCredentials, ReasonLocked, ReasonTFARequired, ReasonForbidden, ReasonUnsupportedAPI, ReasonError}
 
 // Error is a failed call to UTMStack. It carries the endpoint, the HTTP
 // status (0 when no answer came) and UTMStack's X-UtmStack-error header,

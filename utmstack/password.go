@@ -232,6 +232,8 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 		return fail(ReasonBadCredentials, fmt.Sprintf("bad credentials for user %q", a.username))
 	case resp.status == http.StatusForbidden:
 		return fail(ReasonForbidden, "login refused")
+	case resp.status == http.StatusNotFound && a.c.speaksV12(ctx):
+		return "", tokenClaims{}, ReasonUnsupportedAPI, &Error{Endpoint: endpointAuthenticate, Status: resp.status, Err: errV12}
 	case resp.status != http.StatusOK:
 		return fail(ReasonError, fmt.Sprintf("unexpected login answer: %s", describeBody(resp.body)))
 	}
