@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html"
@@ -41,6 +42,8 @@ func main() {
 				Default("utmstack.yml").String()
 		configCheck = app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 invalid). Never contacts UTMStack.").
 				Bool()
+		configCheckLive = app.Flag("config.check.live", "Validate, then ask every configured UTMStack (the top-level one and each target) once: one login at most, every query once; print what each answered and every problem found, and exit 0 (all answered as expected), 1 (configuration invalid) or 2 (a live problem).").
+				Bool()
 		metricsPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").
 				Default("/metrics").String()
 		disableExporterMetrics = app.Flag("web.disable-exporter-metrics", "Exclude go_* and process_* metrics.").
@@ -65,7 +68,7 @@ func main() {
 	}
 	logger := promslog.New(logCfg)
 
-	if *configCheck {
+	if *configCheck || *configCheckLive {
 		cfg, err := config.Load(*configFile, os.LookupEnv)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: INVALID\n%v\n", *configFile, err)
@@ -73,6 +76,12 @@ func main() {
 		}
 		fmt.Printf("%s: OK: %s\n", *configFile, cfg.Summary())
 		fmt.Printf("%s: at most %s\n", *configFile, seriesBound(cfg))
+		if *configCheckLive {
+			fmt.Println()
+			if !collector.LiveCheck(context.Background(), cfg, os.Stdout, exporterName+"/"+version.Version) {
+				os.Exit(2)
+			}
+		}
 		os.Exit(0)
 	}
 

@@ -163,23 +163,26 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Q
 }
 
 func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics) (*utmstack.Client, error) {
-	httpCfg := commoncfg.HTTPClientConfig{TLSConfig: u.TLSConfig, EnableHTTP2: true}
-	if u.ProxyURL != nil {
-		httpCfg.ProxyURL = commoncfg.URL{URL: u.ProxyURL}
-	}
-	client, err := utmstack.New(utmstack.Options{
-		URL:         u.URL,
-		Credentials: s.Credentials,
-		HTTP:        httpCfg,
-		Hooks:       metrics.Hooks(),
-		Logger:      e.opts.Logger.With("url", s.URL),
-		Now:         e.opts.Now,
-		UserAgent:   e.opts.UserAgent,
-	})
+	opts := clientOptions(u, s)
+	opts.Hooks = metrics.Hooks()
+	opts.Logger = e.opts.Logger.With("url", s.URL)
+	opts.Now = e.opts.Now
+	opts.UserAgent = e.opts.UserAgent
+	client, err := utmstack.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("building the UTMStack client for %s: %w", s.URL, err)
 	}
 	return client, nil
+}
+
+// clientOptions are the settings of a client for u: where, which
+// credentials, TLS and proxy.
+func clientOptions(u config.UTMStack, s clientSettings) utmstack.Options {
+	httpCfg := commoncfg.HTTPClientConfig{TLSConfig: u.TLSConfig, EnableHTTP2: true}
+	if u.ProxyURL != nil {
+		httpCfg.ProxyURL = commoncfg.URL{URL: u.ProxyURL}
+	}
+	return utmstack.Options{URL: u.URL, Credentials: s.Credentials, HTTP: httpCfg}
 }
 
 // Config returns the running configuration, nil before the first Apply.

@@ -61,6 +61,9 @@ type Options struct {
 	Now          func() time.Time // fake clocks in tests; time.Now otherwise
 	MaxBodyBytes int64            // DefaultMaxBodyBytes when 0
 	UserAgent    string
+	// OneLogin allows one password login over the client's life, for a
+	// one-shot check that must not add to UTMStack's lock-out count.
+	OneLogin bool
 }
 
 // Client talks to one UTMStack instance. It is safe for concurrent use; all
@@ -75,6 +78,7 @@ type Client struct {
 	maxBody   int64
 	userAgent string
 	secret    string // the configured credential, kept out of quoted answers
+	oneLogin  bool
 	closed    atomic.Bool
 	// unauthorized counts 401s on data calls: a token that expired, or a
 	// UTMStack that restarted (and may have been upgraded).
@@ -105,6 +109,7 @@ func New(opts Options) (*Client, error) {
 		maxBody:   opts.MaxBodyBytes,
 		userAgent: opts.UserAgent,
 		secret:    opts.Credentials.Secret.Reveal(),
+		oneLogin:  opts.OneLogin,
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

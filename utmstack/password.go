@@ -32,6 +32,7 @@ type passwordAuth struct {
 	failures  int       // consecutive failed logins
 	retryAt   time.Time // no login before this
 	lastErr   *AuthError
+	attempted bool // a login was sent: Options.OneLogin allows no other
 }
 
 // loginCall lets concurrent callers wait for the one login in flight.
@@ -96,6 +97,11 @@ func (a *passwordAuth) currentToken(ctx context.Context) (string, error) {
 			a.mu.Unlock()
 			return token, err
 		}
+		if a.c.oneLogin && a.attempted {
+			a.mu.Unlock()
+			return "", &AuthError{Reason: ReasonError, Err: errors.New("a second login is needed (UTMStack refused the first token), and this client logs in once")}
+		}
+		a.attempted = true
 		call := &loginCall{done: make(chan struct{})}
 		a.inflight = call
 		a.mu.Unlock()

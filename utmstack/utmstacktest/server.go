@@ -239,6 +239,8 @@ func (s *Server) routes(path string) []route {
 		return []route{{http.MethodPost, plain(s.handleValuesWithCount)}}
 	case "/api/elasticsearch/search":
 		return []route{{http.MethodPost, plain(s.handleSearch)}}
+	case "/api/api-keys":
+		return []route{{http.MethodGet, s.handleAPIKeys}}
 	case "/api/utm-incidents":
 		return []route{{http.MethodGet, plain(s.handleIncidents)}}
 	case "/api/utm-alerts/count-open-alerts":

@@ -1,0 +1,342 @@
+package collector
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/utmstack"
+)
+
+// LiveCheck asks every configured UTMStack (the top-level one and each
+// target) once, as a scrape would, with at most one login each, and writes
+// for people what each answered and every problem found, with its fix. It
+// reports whether everything answered as expected. It never writes a
+// secret: only URLs, user names, counts and UTMStack's own messages (which
+// the client scrubs of the credential).
+func LiveCheck(ctx context.Context, cfg *config.Config, w io.Writer, userAgent string) bool {
+	type instance struct {
+		key     string
+		u       config.UTMStack
+		queries []config.Query
+	}
+	instances := []instance{{"utmstack", cfg.UTMStack, cfg.Queries}}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Targets)) {
+		t := cfg.Targets[name]
+		instances = append(instances, instance{"targets." + name, t.UTMStack, t.Queries})
+	}
+	reports := make([]*liveReport, len(instances))
+	sem := make(chan struct{}, 8) // instances asked at once
+	var wg sync.WaitGroup
+	for i, in := range instances {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			reports[i] = checkInstance(ctx, in.key, in.u, in.queries, cfg.Incidents, userAgent)
+		})
+	}
+	wg.Wait()
+	ok := true
+	for _, r := range reports {
+		r.write(w)
+		ok = ok && len(r.problems) == 0
+	}
+	return ok
+}
+
+// liveReport is what one instance answered.
+type liveReport struct {
+	key, url    string
+	lines       [][2]string // label, text
+	queryLines  [][2]string
+	problems    []liveProblem
+	unsupported bool
+}
+
+type liveProblem struct{ what, fix string }
+
+func (r *liveReport) add(label, format string, args ...any) {
+	r.lines = append(r.lines, [2]string{label, fmt.Sprintf(format, args...)})
+}
+
+func (r *liveReport) problem(fix, format string, args ...any) {
+	r.problems = append(r.problems, liveProblem{fmt.Sprintf(format, args...), fix})
+}
+
+func (r *liveReport) write(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	_, _ = fmt.Fprintf(tw, "%s\t%s\n", r.key, r.url)
+	for _, l := range r.lines {
+		_, _ = fmt.Fprintf(tw, "  %s\t%s\n", l[0], l[1])
+	}
+	for _, l := range r.queryLines {
+		_, _ = fmt.Fprintf(tw, "  query %s\t%s\n", l[0], l[1])
+	}
+	_ = tw.Flush()
+	if len(r.problems) == 0 {
+		_, _ = fmt.Fprintf(w, "  no problem found\n\n")
+		return
+	}
+	for _, p := range r.problems {
+		_, _ = fmt.Fprintf(w, "  PROBLEM: %s\n    fix: %s\n", p.what, p.fix)
+	}
+	_, _ = fmt.Fprintln(w)
+}
+
+// checkInstance runs one round against u, as a scrape would, and judges it.
+func checkInstance(ctx context.Context, key string, u config.UTMStack, queries []config.Query, incidents bool, userAgent string) *liveReport {
+	r := &liveReport{key: key, url: u.URL.String()}
+	s := settingsOf(u)
+	opts := clientOptions(u, s)
+	opts.OneLogin, opts.UserAgent = true, userAgent
+	client, err := utmstack.New(opts)
+	if err != nil {
+		r.problem("check "+key+".tls_config and "+key+".proxy_url", "cannot build the HTTP client: %v", err)
+		return r
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(ctx, u.Timeout)
+	defer cancel()
+
+	version, verr := client.Version(ctx)
+	mem := &memory{successes: newSuccessLog(), periodic: newPeriodic(), warnings: newWarnings()}
+	t := newTarget(client, u, queries, incidents, mem, time.Now, slog.New(slog.DiscardHandler))
+	start := time.Now()
+	round := t.runRound(ctx)
+	took := time.Since(start)
+
+	errs := roundErrors(round)
+	r.judgeCredentials(key, u, errs)
+	switch {
+	case r.unsupported:
+		r.add("API", "v12 (/api/v1): not spoken by this exporter")
+	case verr == nil:
+		r.add("version", "%s (API of v10 and v11, under /api)", version)
+	default:
+		r.add("version", "unknown (/management/info: %v)", verr)
+	}
+	if u.Auth.Method == utmstack.AuthAPIKey && len(errs) < len(round.queries) {
+		r.add("API keys", "%s", keyExpiries(ctx, client))
+	}
+	if len(errs) > 0 && len(r.problems) == 0 { // not a credential UTMStack refused
+		r.judgeTransport(key, errs[0])
+	}
+	r.add("round", "%d calls in %s", countCalls(t), took.Round(time.Millisecond))
+	for i, q := range round.queries {
+		r.queryLines = append(r.queryLines, [2]string{q.name, describeQuery(t.plans[i], q)})
+	}
+	if in := round.incidents; in != nil {
+		if in.err == nil {
+			var parts []string
+			for i, status := range utmstack.IncidentStatuses {
+				parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(status), in.counts[i]))
+			}
+			r.add("incidents", "%s", strings.Join(parts, ", "))
+		} else if isForbidden(in.err) {
+			r.problem("give the user ROLE_USER, or set incidents: false", "the user may not read incidents (403 on /api/utm-incidents)")
+		}
+	}
+	r.judgeData(ctx, client, key, t, round)
+	return r
+}
+
+// countCalls is how many calls a first round makes: every plan's, the
+// incidents' and the index counts.
+func countCalls(t *target) int {
+	n := 0
+	for _, p := range t.plans {
+		n += len(p.calls) + len(p.ages)
+	}
+	if t.incidents {
+		n += len(utmstack.IncidentStatuses)
+	}
+	return n + len(indexCalls(t.plans))
+}
+
+func roundErrors(round *roundResult) []error {
+	var errs []error
+	for _, q := range round.queries {
+		if q.err != nil {
+			errs = append(errs, q.err)
+		}
+	}
+	if round.incidents != nil && round.incidents.err != nil && !isForbidden(round.incidents.err) {
+		errs = append(errs, round.incidents.err)
+	}
+	return errs
+}
+
+// judgeCredentials says whether the credential worked, and what to do when
+// it did not.
+func (r *liveReport) judgeCredentials(key string, u config.UTMStack, errs []error) {
+	who := string(u.Auth.Method)
+	if u.Auth.Method == utmstack.AuthPassword {
+		who = fmt.Sprintf("password of user %s", u.Auth.Username)
+	}
+	var authErr *utmstack.AuthError
+	for _, err := range errs {
+		if errors.As(err, &authErr) {
+			break
+		}
+	}
+	if authErr != nil && authErr.Reason == utmstack.ReasonError {
+		r.add("credentials", "%s: not judged, the login did not get an answer", who)
+		return // what stood in the way is judged as transport
+	}
+	if authErr == nil {
+		if len(errs) == 0 {
+			r.add("credentials", "%s: accepted", who)
+		}
+		return
+	}
+	r.add("credentials", "%s: %s", who, authErr.Reason)
+	switch authErr.Reason {
+	case utmstack.ReasonBadCredentials:
+		r.problem("check "+key+".auth (the user, the secret file or UTMSTACK_* variable, and for a key its expiry and allowed IPs)",
+			"UTMStack refused the credentials: %v", authErr.Err)
+	case utmstack.ReasonTFARequired:
+		r.problem("give the exporter a user without a second factor, set APP_TFA_ENABLED=false on UTMStack, or use an API key",
+			"the login needs a second factor")
+	case utmstack.ReasonLocked:
+		r.problem("wait 10 minutes for UTMStack to lift the block, and fix the password that caused it",
+			"UTMStack blocks this IP after too many failed logins: %v", authErr.Err)
+	case utmstack.ReasonForbidden:
+		r.problem("give the user ROLE_USER; if a proxy answered, call UTMStack's own https address",
+			"access denied (403): %v", authErr.Err)
+	case utmstack.ReasonUnsupportedAPI:
+		r.unsupported = true
+		r.problem("point the exporter at a v10 or v11 UTMStack; see docs/utmstack-v12.md",
+			"this UTMStack runs the v12 API (/api/v1), which this exporter does not speak yet")
+	}
+}
+
+// judgeTransport names what stood between the exporter and UTMStack.
+func (r *liveReport) judgeTransport(key string, err error) {
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &unknownCA):
+		r.problem("set "+key+".tls_config.ca_file to the CA that signed UTMStack's certificate (insecure_skip_verify: true only to try)",
+			"TLS: UTMStack's certificate is signed by an unknown authority")
+	case errors.As(err, &hostname):
+		r.problem("use the host name the certificate names in "+key+".url, or set "+key+".tls_config.server_name",
+			"TLS: %v", hostname)
+	case errors.As(err, &dnsErr):
+		r.problem("check the host name in "+key+".url", "unreachable: %v", dnsErr)
+	case errors.As(err, &opErr):
+		r.problem("check "+key+".url (scheme, host and port) and "+key+".proxy_url, and that UTMStack runs", "unreachable: %v", opErr)
+	case errors.Is(err, context.DeadlineExceeded):
+		r.problem("raise "+key+".timeout, or check UTMStack's load", "no answer within %s", key+".timeout")
+	default:
+		r.problem("see the error", "%v", err)
+	}
+}
+
+// judgeData finds the index patterns and fields that hold nothing, and
+// exclude_echoes on alerts that all carry parentId.
+func (r *liveReport) judgeData(ctx context.Context, c *utmstack.Client, key string, t *target, round *roundResult) {
+	for _, pattern := range slices.Sorted(maps.Keys(round.indexAlerts)) {
+		n := round.indexAlerts[pattern]
+		r.add("index", "%s holds %d alerts", pattern, n)
+		if n == 0 {
+			r.problem("set index_pattern: UTMStack v11 uses v11-alert-*, v10 alert-*",
+				"index pattern %s holds no alert at all (a wrong pattern, or UTMStack has never raised an alert)", pattern)
+		}
+	}
+	for i, q := range round.queries {
+		if !q.ok {
+			continue
+		}
+		plan := t.plans[i]
+		for _, name := range q.empty {
+			for _, b := range plan.breakdowns {
+				if b.Name != name {
+					continue
+				}
+				fix := "check the field name, and that it is a keyword field (name.keyword, not name)"
+				if name == config.ByCountry {
+					fix = "set fields.country: UTMStack v11 uses adversary.geolocation.countryCode.keyword, v10 source.countryCode.keyword"
+				}
+				r.problem(fix, "query %s: the %s breakdown's field %s has no value on any of its %d alerts", q.name, name, b.Field, q.total)
+			}
+		}
+		if plan.query.ExcludeEchoes && q.total == 0 && round.indexAlerts[plan.query.IndexPattern] > 0 &&
+			allCarryParentID(ctx, c, plan.query.IndexPattern, plan.query.Fields.Status, round.indexAlerts[plan.query.IndexPattern]) {
+			r.problem("set exclude_echoes: false (before v11.0.x every alert has parentId \"\")",
+				"query %s: every alert of %s carries parentId, so exclude_echoes (parentId DOES_NOT_EXIST) leaves none", q.name, plan.query.IndexPattern)
+		}
+	}
+}
+
+// allCarryParentID counts the alerts of the pattern that have a parentId.
+func allCarryParentID(ctx context.Context, c *utmstack.Client, pattern, statusField string, all int64) bool {
+	buckets, err := c.ValuesWithCount(ctx, utmstack.ValuesRequest{Index: pattern, Field: statusField, Top: enumBuckets,
+		Filters: []utmstack.Filter{{Field: "parentId", Operator: "EXIST"}}})
+	return err == nil && total(buckets) == all
+}
+
+// describeQuery is one line: the total, each breakdown's first values, the
+// ages, the time taken.
+func describeQuery(plan queryPlan, q queryResult) string {
+	if !q.ok {
+		return fmt.Sprintf("failed: %v", q.err)
+	}
+	parts := []string{fmt.Sprintf("%d alerts in %s", q.total, q.duration.Round(time.Millisecond))}
+	for _, b := range plan.breakdowns {
+		var values []string
+		for _, v := range q.series[b.Name] {
+			if v.count > 0 && len(values) < 3 {
+				values = append(values, fmt.Sprintf("%s %d", v.label, v.count))
+			}
+		}
+		if len(values) == 0 {
+			values = append(values, "none")
+		}
+		parts = append(parts, b.Name+": "+strings.Join(values, ", "))
+	}
+	for j, age := range plan.ages {
+		name := "newest"
+		if age.oldest {
+			name = "oldest"
+		}
+		if a := q.ages[j]; a.found {
+			parts = append(parts, fmt.Sprintf("%s %s (%s ago)", name, a.at.UTC().Format(time.RFC3339), model.Duration(time.Since(a.at).Round(time.Minute))))
+		} else {
+			parts = append(parts, name+" none")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// keyExpiries says when the key owner's API keys expire, as far as UTMStack
+// tells: it lists the owner's keys, not which one this is.
+func keyExpiries(ctx context.Context, c *utmstack.Client) string {
+	keys, err := c.APIKeyExpiries(ctx)
+	if err != nil || len(keys) == 0 {
+		return "expiry not told by this UTMStack"
+	}
+	var parts []string
+	for _, k := range keys {
+		if k.ExpiresAt.IsZero() {
+			parts = append(parts, k.Name+" never expires")
+		} else {
+			parts = append(parts, fmt.Sprintf("%s expires %s (in %s)", k.Name, k.ExpiresAt.UTC().Format(time.RFC3339), model.Duration(time.Until(k.ExpiresAt).Round(time.Hour))))
+		}
+	}
+	return "the owner's keys: " + strings.Join(parts, ", ")
+}
