@@ -75,6 +75,9 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Printf("%s: OK: %s\n", *configFile, cfg.Summary())
+		for _, n := range cfg.Notices {
+			fmt.Printf("%s: note: %s\n", *configFile, n)
+		}
 		fmt.Printf("%s: at most %s\n", *configFile, seriesBound(cfg))
 		if *configCheckLive {
 			fmt.Println()

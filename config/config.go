@@ -32,6 +32,11 @@ type Config struct {
 	Incidents bool
 	// Targets are the further instances /probe?target=<name> serves.
 	Targets map[string]Target
+	// Notices are things about a valid file its author may want to know,
+	// such as an environment variable that is set but not used, each as
+	// "<key path>: <message>". --config.check prints them and every load
+	// logs them. They never hold a secret.
+	Notices []string
 }
 
 // Target is one named UTMStack instance for /probe, with its own client
@@ -161,6 +166,7 @@ func Parse(data []byte, path string, getenv func(string) (string, bool)) (*Confi
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	cfg.Notices = p.notices
 	return cfg, nil
 }
 

@@ -180,12 +180,12 @@ func decode(data []byte, p *problems) (*rawConfig, error) {
 		if errors.Is(err, io.EOF) {
 			return &rawConfig{}, nil
 		}
-		return nil, err
+		return nil, withYAMLHint(data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, err
+			return nil, withYAMLHint(data, err)
 		}
 		return nil, fmt.Errorf("line %d: a second YAML document; the file must hold exactly one", extra.Line)
 	}

@@ -60,6 +60,9 @@ func (r *Reloader) Reload() error {
 	if cfg.UTMStack.Auth.IsInline() {
 		r.logger.Warn("The UTMStack secret is written inline in the configuration file; prefer a *_file or an environment variable", "file", r.path)
 	}
+	for _, n := range cfg.Notices {
+		r.logger.Warn("Configuration notice", "file", r.path, "notice", n)
+	}
 	r.successful.Set(1)
 	r.successTime.Set(float64(r.now().UnixNano()) / 1e9)
 	r.logger.Info("Configuration loaded", "file", r.path, "config", cfg.Summary())

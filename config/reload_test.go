@@ -221,3 +221,24 @@ func TestReloadAnswerNeverHoldsTheSecret(t *testing.T) {
 		t.Fatalf("the answer does not name the problem: %s", body)
 	}
 }
+
+// Every load logs the configuration's notices: which secret is used when
+// the environment holds another.
+func TestReloadLogsNotices(t *testing.T) {
+	f := newReloadFixture(t)
+	getenv := env(EnvPassword, "env-pw-not-to-be-logged")
+	f.reloader = NewReloader(f.path, getenv, f.apply, slog.New(slog.NewTextHandler(f.logs, nil)), prometheus.NewRegistry())
+	for range 2 {
+		if err := f.reloader.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs := f.logs.String()
+	want := `level=WARN msg="Configuration notice" file=` + f.path + ` notice="utmstack.auth: the environment variable UTMSTACK_PASSWORD is set and not used: the password comes from password_file `
+	if n := strings.Count(logs, want); n != 2 {
+		t.Errorf("%d notices for 2 loads in the log, want 2:\n%s", n, logs)
+	}
+	if strings.Contains(logs, "env-pw-not-to-be-logged") || strings.Contains(logs, "reload-test-password") {
+		t.Errorf("a secret is in the log:\n%s", logs)
+	}
+}

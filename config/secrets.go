@@ -67,8 +67,15 @@ func keysSet(m utmstack.AuthMethod, a rawAuth) []string {
 }
 
 // resolveAuth chooses the method (the file decides; the environment only
-// when the file names none) and reads its secret.
+// when the file names none) and reads its secret: from the *_file, else the
+// inline key, else the environment variable. getenv is nil where the
+// environment is not consulted (targets). Environment variables that are
+// set but lose to the file are reported as notices.
 func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (string, bool)) Auth {
+	useEnv := getenv != nil
+	if !useEnv {
+		getenv = func(string) (string, bool) { return "", false }
+	}
 	var named []utmstack.AuthMethod
 	var described []string
 	for _, m := range []utmstack.AuthMethod{utmstack.AuthPassword, utmstack.AuthAPIKey, utmstack.AuthInternalKey} {
@@ -82,7 +89,7 @@ func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (str
 	switch len(named) {
 	case 0:
 		var ok bool
-		if method, ok = methodFromEnv(p, prefix, getenv); !ok {
+		if method, ok = methodFromEnv(p, prefix, getenv, useEnv); !ok {
 			return Auth{}
 		}
 	case 1:
@@ -104,9 +111,12 @@ func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (str
 	}
 
 	spec := secretSpecs(a)[method]
-	value, source, key, ok := spec.read(p, prefix, getenv)
+	value, source, key, ok := spec.read(p, prefix, getenv, useEnv)
 	if !ok {
 		return auth
+	}
+	if useEnv {
+		unusedEnvNotices(p, prefix, a, method, source, len(named) > 0, getenv)
 	}
 	auth.Source = source
 	switch method {
@@ -127,10 +137,34 @@ func resolveAuth(p *problems, prefix string, a rawAuth, getenv func(string) (str
 	return auth
 }
 
+// unusedEnvNotices says which secret is used when another one is set in the
+// environment too, so that a person who exported a variable is not left to
+// guess: the variable names and the source, never a value.
+func unusedEnvNotices(p *problems, prefix string, a rawAuth, used utmstack.AuthMethod, source string, fileNamesMethod bool, getenv func(string) (string, bool)) {
+	specs := secretSpecs(a)
+	for _, m := range []utmstack.AuthMethod{utmstack.AuthPassword, utmstack.AuthAPIKey, utmstack.AuthInternalKey} {
+		env := specs[m].env
+		if !envSet(getenv, env) || source == "env "+env {
+			continue
+		}
+		var why string
+		switch {
+		case m == used:
+			why = fmt.Sprintf("%s and %s in the file win over %s", specs[m].fileKey, specs[m].inlineKey, env)
+		case fileNamesMethod:
+			why = fmt.Sprintf("the file chooses %s authentication", used)
+		default:
+			why = "password authentication also needs a username in the file"
+		}
+		p.notice(prefix, "the environment variable %s is set and not used: the %s comes from %s (%s)", env, specs[used].what, source, why)
+	}
+}
+
 // methodFromEnv applies when the file names no method: an API key or
 // internal key env var may choose one; a password cannot, as it needs a
-// username from the file.
-func methodFromEnv(p *problems, prefix string, getenv func(string) (string, bool)) (utmstack.AuthMethod, bool) {
+// username from the file. useEnv is false where the environment is not
+// consulted.
+func methodFromEnv(p *problems, prefix string, getenv func(string) (string, bool), useEnv bool) (utmstack.AuthMethod, bool) {
 	apiKey, internalKey := envSet(getenv, EnvAPIKey), envSet(getenv, EnvInternalKey)
 	switch {
 	case apiKey && internalKey:
@@ -141,6 +175,8 @@ func methodFromEnv(p *problems, prefix string, getenv func(string) (string, bool
 		return utmstack.AuthInternalKey, true
 	case envSet(getenv, EnvPassword):
 		p.add(prefix+".username", "required: %s is set, but password authentication also needs a username in the file", EnvPassword)
+	case !useEnv:
+		p.add(prefix, "no authentication method; set username with password_file, or api_key_file, or internal_key_file (a target does not read the environment)")
 	default:
 		p.add(prefix, "no authentication method; set username with password_file, or api_key_file, or internal_key_file (or the environment variable %s or %s)", EnvAPIKey, EnvInternalKey)
 	}
@@ -153,9 +189,20 @@ func envSet(getenv func(string) (string, bool), name string) bool {
 	return ok && v != ""
 }
 
+// ways lists where the secret can come from, for a message saying it could
+// not be had.
+func (s secretSpec) ways(useEnv bool) string {
+	if !useEnv {
+		return fmt.Sprintf("give the %s one of two ways: %s (a file holding it; recommended) or %s (inline in this file); a target does not read the environment",
+			s.what, s.fileKey, s.inlineKey)
+	}
+	return fmt.Sprintf("give the %s one of three ways: %s (a file holding it; recommended), %s (inline in this file) or the environment variable %s (when the file sets neither)",
+		s.what, s.fileKey, s.inlineKey, s.env)
+}
+
 // read returns the secret, a description of its source and the key path to
 // blame for a bad value. It reports every problem itself, including absence.
-func (s secretSpec) read(p *problems, prefix string, getenv func(string) (string, bool)) (value, source, key string, ok bool) {
+func (s secretSpec) read(p *problems, prefix string, getenv func(string) (string, bool), useEnv bool) (value, source, key string, ok bool) {
 	switch {
 	case s.file != "" && s.inline != "":
 		p.add(prefix, "both %s and %s are set; keep one (%s is recommended)", s.fileKey, s.inlineKey, s.fileKey)
@@ -165,7 +212,7 @@ func (s secretSpec) read(p *problems, prefix string, getenv func(string) (string
 		data, err := os.ReadFile(s.file)
 		if err != nil {
 			// An *os.PathError names the file and the reason, never the content.
-			p.add(key, "cannot read the %s: %s", s.what, err)
+			p.add(key, "cannot read the %s: %s; %s", s.what, err, s.ways(useEnv))
 			return "", "", "", false
 		}
 		// Editors and `echo` add a trailing newline, never part of a secret:
@@ -179,7 +226,7 @@ func (s secretSpec) read(p *problems, prefix string, getenv func(string) (string
 			value = strings.TrimRightFunc(string(data), unicode.IsSpace)
 		}
 		if strings.TrimSpace(value) == "" {
-			p.add(key, "%q is empty", s.file)
+			p.add(key, "%q is empty; %s", s.file, s.ways(useEnv))
 			return "", "", "", false
 		}
 		return value, s.fileKey + " " + s.file, key, true
@@ -188,6 +235,10 @@ func (s secretSpec) read(p *problems, prefix string, getenv func(string) (string
 	}
 	if v, found := getenv(s.env); found && v != "" {
 		return v, "env " + s.env, prefix + "." + s.inlineKey, true
+	}
+	if !useEnv {
+		p.add(prefix, "no %s: set %s (recommended) or %s (a target does not read the environment)", s.what, s.fileKey, s.inlineKey)
+		return "", "", "", false
 	}
 	p.add(prefix, "no %s: set %s (recommended), %s, or the environment variable %s", s.what, s.fileKey, s.inlineKey, s.env)
 	return "", "", "", false

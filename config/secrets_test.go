@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -103,6 +104,13 @@ func TestSecretFileReadOnEveryLoad(t *testing.T) {
 	}
 }
 
+// The three ways to give each secret, as a failure to read one lists them.
+const (
+	waysPassword    = "give the password one of three ways: password_file (a file holding it; recommended), password (inline in this file) or the environment variable UTMSTACK_PASSWORD (when the file sets neither)"
+	waysAPIKey      = "give the API key one of three ways: api_key_file (a file holding it; recommended), api_key (inline in this file) or the environment variable UTMSTACK_API_KEY (when the file sets neither)"
+	waysInternalKey = "give the internal key one of three ways: internal_key_file (a file holding it; recommended), internal_key (inline in this file) or the environment variable UTMSTACK_INTERNAL_KEY (when the file sets neither)"
+)
+
 func TestAuthRules(t *testing.T) {
 	dir := t.TempDir()
 	short := filepath.Join(dir, "short")
@@ -131,7 +139,7 @@ func TestAuthRules(t *testing.T) {
 		{"password without username", "    password_file: /p\n", nil,
 			[]string{
 				`utmstack.auth.username: required for password authentication`,
-				`utmstack.auth.password_file: cannot read the password: open /p: no such file or directory`,
+				`utmstack.auth.password_file: cannot read the password: open /p: no such file or directory; ` + waysPassword,
 			}},
 		{"username without password", "    username: prometheus\n", nil,
 			[]string{`utmstack.auth: no password: set password_file (recommended), password, or the environment variable UTMSTACK_PASSWORD`}},
@@ -144,11 +152,11 @@ func TestAuthRules(t *testing.T) {
 		{"password too short in env", "    username: u\n", env(EnvPassword, "abc"),
 			[]string{`utmstack.auth.password: the password from env UTMSTACK_PASSWORD has 3 characters; UTMStack accepts 4 to 100`}},
 		{"secret file missing", "    api_key_file: " + missing + "\n", nil,
-			[]string{`utmstack.auth.api_key_file: cannot read the API key: open ` + missing + `: no such file or directory`}},
+			[]string{`utmstack.auth.api_key_file: cannot read the API key: open ` + missing + `: no such file or directory; ` + waysAPIKey}},
 		{"secret file is a directory", "    internal_key_file: " + dir + "\n", nil,
-			[]string{`utmstack.auth.internal_key_file: cannot read the internal key: read ` + dir + `: is a directory`}},
+			[]string{`utmstack.auth.internal_key_file: cannot read the internal key: read ` + dir + `: is a directory; ` + waysInternalKey}},
 		{"secret file empty", "    username: u\n    password_file: " + empty + "\n", nil,
-			[]string{`utmstack.auth.password_file: "` + empty + `" is empty`}},
+			[]string{`utmstack.auth.password_file: "` + empty + `" is empty; ` + waysPassword}},
 		{"file and inline", "    api_key_file: /k\n    api_key: x\n", nil,
 			[]string{`utmstack.auth: both api_key_file and api_key are set; keep one (api_key_file is recommended)`}},
 		{"key with two lines", "    api_key_file: " + twoLines + "\n", nil,
@@ -252,4 +260,68 @@ func TestPasswordFileKeepsTrailingBlanks(t *testing.T) {
 	if got := cfg.UTMStack.Auth.Secret.Reveal(); got != "ends with a space " {
 		t.Fatalf("password %q, want the trailing space kept and the line ending dropped", got)
 	}
+}
+
+// When the environment holds a secret the file's choice leaves unused, a
+// notice says which one is used and why, without any secret's value.
+func TestNoticesSayWhichSecretIsUsed(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "password")
+	writeFile(t, pwFile, "file-SECRET-pw\n")
+	const url = "utmstack:\n  url: https://h\n"
+	allEnv := env(EnvPassword, "env-SECRET-pw", EnvAPIKey, "env-SECRET-key", EnvInternalKey, "env-SECRET-internal")
+	for _, tc := range []struct {
+		name   string
+		auth   string
+		getenv func(string) (string, bool)
+		want   []string
+	}{
+		{"file beats its own variable", "  auth: {username: u, password_file: " + pwFile + "}\n", env(EnvPassword, "env-SECRET-pw"),
+			[]string{"utmstack.auth: the environment variable UTMSTACK_PASSWORD is set and not used: the password comes from password_file " + pwFile +
+				" (password_file and password in the file win over UTMSTACK_PASSWORD)"}},
+		{"inline beats its own variable", "  auth: {api_key: inline-SECRET-key}\n", env(EnvAPIKey, "env-SECRET-key"),
+			[]string{"utmstack.auth: the environment variable UTMSTACK_API_KEY is set and not used: the API key comes from inline api_key" +
+				" (api_key_file and api_key in the file win over UTMSTACK_API_KEY)"}},
+		{"the file's method beats other variables", "  auth: {username: u, password_file: " + pwFile + "}\n", allEnv,
+			[]string{
+				"utmstack.auth: the environment variable UTMSTACK_PASSWORD is set and not used: the password comes from password_file " + pwFile +
+					" (password_file and password in the file win over UTMSTACK_PASSWORD)",
+				"utmstack.auth: the environment variable UTMSTACK_API_KEY is set and not used: the password comes from password_file " + pwFile +
+					" (the file chooses password authentication)",
+				"utmstack.auth: the environment variable UTMSTACK_INTERNAL_KEY is set and not used: the password comes from password_file " + pwFile +
+					" (the file chooses password authentication)",
+			}},
+		{"an API key variable beats a password variable", "", env(EnvPassword, "env-SECRET-pw", EnvAPIKey, "env-SECRET-key"),
+			[]string{"utmstack.auth: the environment variable UTMSTACK_PASSWORD is set and not used: the API key comes from env UTMSTACK_API_KEY" +
+				" (password authentication also needs a username in the file)"}},
+		{"the variable used is no notice", "  auth: {username: u}\n", env(EnvPassword, "env-SECRET-pw"), nil},
+		{"an empty variable is unset", "  auth: {username: u, password_file: " + pwFile + "}\n", env(EnvPassword, ""), nil},
+		{"no environment", "  auth: {username: u, password_file: " + pwFile + "}\n", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parse(url+tc.auth, tc.getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg.Notices, tc.want) {
+				t.Errorf("notices:\n%s\nwant:\n%s", strings.Join(cfg.Notices, "\n"), strings.Join(tc.want, "\n"))
+			}
+			for _, n := range cfg.Notices {
+				if strings.Contains(n, "SECRET") {
+					t.Errorf("notice shows a secret: %s", n)
+				}
+			}
+		})
+	}
+}
+
+// Targets read no environment: their messages do not offer it, and the
+// environment raises no notice about them.
+func TestTargetSecretsIgnoreTheEnvironment(t *testing.T) {
+	yaml := "utmstack:\n  url: https://h\n  auth: {api_key: top-key}\n" +
+		"targets:\n  east:\n    url: https://east\n    auth: {username: u, password_file: /nonexistent/password}\n"
+	_, err := parse(yaml, env(EnvPassword, "env-SECRET-pw"))
+	checkErr(t, err, `targets.east.auth.password_file: cannot read the password: open /nonexistent/password: no such file or directory; `+
+		`give the password one of two ways: password_file (a file holding it; recommended) or password (inline in this file); a target does not read the environment`)
+	_, err = parse(strings.Replace(yaml, "password_file: /nonexistent/password", "password: ''", 1), env(EnvPassword, "env-SECRET-pw"))
+	checkErr(t, err, `targets.east.auth: no password: set password_file (recommended) or password (a target does not read the environment)`)
 }

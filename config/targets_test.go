@@ -83,7 +83,7 @@ targets:
 		`targets.dup.queries[1].name: "q" is already used by targets.dup.queries[0]; names must be unique`,
 		`targets.empty.queries: the list is empty; list at least one query, or remove the key to use the top-level queries`,
 		// The environment does not serve targets: UTMSTACK_API_KEY is set here.
-		`targets.noauth.auth: no authentication method; set username with password_file, or api_key_file, or internal_key_file (or the environment variable UTMSTACK_API_KEY or UTMSTACK_INTERNAL_KEY)`,
+		`targets.noauth.auth: no authentication method; set username with password_file, or api_key_file, or internal_key_file (a target does not read the environment)`,
 		`targets.nourl.url: required, e.g. https://utmstack.example.com`,
 	)
 }

@@ -28,6 +28,14 @@ type problems struct {
 	// Validation sees the default there, so its own problems at or below
 	// them would only be follow-ons of the one reported, and are left out.
 	undecoded []string
+	// notices are facts about a valid file worth telling its author
+	// ("<key path>: <message>"); they become Config.Notices.
+	notices []string
+}
+
+// notice records one; like every message, it never holds a secret.
+func (p *problems) notice(key, format string, args ...any) {
+	p.notices = append(p.notices, key+": "+fmt.Sprintf(format, args...))
 }
 
 func (p *problems) add(key, format string, args ...any) {
@@ -69,7 +77,8 @@ func resolve(raw *rawConfig, getenv func(string) (string, bool), p *problems) *C
 }
 
 // resolveUTMStack resolves the `utmstack` block or one of `targets`; prefix
-// is its key path.
+// is its key path. getenv is nil where secrets do not come from the
+// environment.
 func resolveUTMStack(p *problems, prefix string, r rawUTMStack, getenv func(string) (string, bool)) UTMStack {
 	var u UTMStack
 	u.URL = checkURL(p, prefix+".url", r.URL)
@@ -97,7 +106,6 @@ func resolveTargets(p *problems, raws map[string]rawTarget, d Defaults, breakdow
 	if len(raws) == 0 {
 		return nil
 	}
-	noEnv := func(string) (string, bool) { return "", false }
 	targets := make(map[string]Target, len(raws))
 	for _, name := range slices.Sorted(maps.Keys(raws)) {
 		r := raws[name]
@@ -106,7 +114,8 @@ func resolveTargets(p *problems, raws map[string]rawTarget, d Defaults, breakdow
 			p.add(prefix, "%q is not a valid target name; use letters, digits, _, . and - (at most 64, starting with a letter or digit)", name)
 			continue
 		}
-		t := Target{Name: name, UTMStack: resolveUTMStack(p, prefix, r.rawUTMStack, noEnv), Queries: inherited}
+		// A nil getenv: no environment for targets.
+		t := Target{Name: name, UTMStack: resolveUTMStack(p, prefix, r.rawUTMStack, nil), Queries: inherited}
 		if r.Queries != nil {
 			if len(*r.Queries) == 0 {
 				p.add(prefix+".queries", "the list is empty; list at least one query, or remove the key to use the top-level queries")

@@ -182,7 +182,7 @@ func TestValidationCollectsAll(t *testing.T) {
 		`utmstack.url: "ftp://utmstack.example.com" must use http or https`,
 		`utmstack.timeout: "0s" must be greater than 0`,
 		`utmstack.max_concurrency: 100 is out of range; accepted: 1 to 64`,
-		`utmstack.auth.api_key_file: cannot read the API key: open testdata/missing_api_key: no such file or directory`,
+		`utmstack.auth.api_key_file: cannot read the API key: open testdata/missing_api_key: no such file or directory; ` + waysAPIKey,
 		`defaults.top_countries: 0 is out of range; accepted: 1 to 300`,
 		`queries[0].name: "Open" must match ^[a-z][a-z0-9_]*$`,
 		`queries[0].filters[0].operator: unknown operator "EQUALS"; accepted: IS, IS_NOT, CONTAIN, CONTAIN_ONE_OF, DOES_NOT_CONTAIN_ONE_OF, DOES_NOT_CONTAIN, IS_ONE_OF, IS_NOT_ONE_OF, IS_ONE_OF_TERMS, IS_ONE_OF_TERMS_OR, EXIST, DOES_NOT_EXIST, IS_BETWEEN, IS_NOT_BETWEEN, IS_IN_FIELDS, IS_NOT_IN_FIELDS, ENDS_WITH, NOT_ENDS_WITH, START_WITH, NOT_START_WITH, IS_GREATER_THAN, IS_LESS_THAN_OR_EQUALS`,

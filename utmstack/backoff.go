@@ -1,12 +1,16 @@
 package utmstack
 
 import (
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
 // UTMStack blocks a source IP for 10 minutes once it has seen 10 failed
-// logins from it (LoginAttemptService, MAX_ATTEMPT = 10). The schedule below
+// logins from it (LoginAttemptService, MAX_ATTEMPT = 10; v12 after 9, with
+// a 429). The schedule below
 // keeps one exporter at 3 attempts in any 10 minutes with a wrong password,
 // so even an HA pair behind one NAT stays under the threshold. Two minutes
 // at first, so that with the usual 60 s scrape interval a refused login is
@@ -14,11 +18,39 @@ import (
 const (
 	credentialBackoffStart = 2 * time.Minute
 	credentialBackoffMax   = 15 * time.Minute
-	lockedBackoffStart     = 11 * time.Minute // the block lasts 10 minutes
+	lockedBackoffStart     = 11 * time.Minute // the block lasts 10 minutes; also a lock-out without Retry-After
 	lockedBackoffMax       = 30 * time.Minute
 	errorBackoffStart      = 2 * time.Second // transport errors and 5xx don't count toward the block
 	errorBackoffMax        = time.Minute
 )
+
+// retryAfterMax bounds the wait a lock-out's Retry-After can impose: a
+// longer one is more likely a proxy's misconfiguration than a real block,
+// and the exporter would report nothing for that long.
+const retryAfterMax = time.Hour
+
+// parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3), either
+// delay-seconds or an HTTP-date, as a wait from now, capped at
+// retryAfterMax; a date in the past is no wait. ok is false when the header
+// is absent or is neither form.
+func parseRetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if strings.Trim(v, "0123456789") == "" {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > int64(retryAfterMax/time.Second) {
+			return retryAfterMax, true // too many digits for an int64 is long too
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return min(max(t.Sub(now), 0), retryAfterMax), true
+}
 
 // loginBackoff is how long to wait after the n-th consecutive failed login
 // (n >= 1) that failed for reason.

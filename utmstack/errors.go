@@ -13,7 +13,7 @@ type Reason string
 
 const (
 	ReasonBadCredentials Reason = "bad_credentials" // 401 on login, or a key UTMStack rejects
-	ReasonLocked         Reason = "locked"          // 423, or "blocked" in X-UtmStack-error
+	ReasonLocked         Reason = "locked"          // 423 or 429 on login, or "blocked" in X-UtmStack-error
 	ReasonTFARequired    Reason = "tfa_required"    // a pre-verification token came back
 	ReasonForbidden      Reason = "forbidden"       // 403: wrong role, or nginx refused
 	ReasonError          Reason = "error"           // transport failure, 5xx, odd answer
@@ -36,6 +36,10 @@ type Error struct {
 	// incomplete: the status line came but the body broke off or did not
 	// arrive before the deadline.
 	incomplete bool
+	// retryAfter is the wait a lock-out answer's Retry-After asked for
+	// (parseRetryAfter); retryAfterSet tells whether it carried one.
+	retryAfter    time.Duration
+	retryAfterSet bool
 }
 
 func (e *Error) Error() string {

@@ -143,7 +143,7 @@ func (a *passwordAuth) login(ctx context.Context) (string, error) {
 			return "", a.unanswered(now, err)
 		}
 		a.failures++
-		a.retryAt = now.Add(loginBackoff(reason, a.failures))
+		a.retryAt = now.Add(loginWait(reason, a.failures, err))
 		authErr := &AuthError{Reason: reason, Attempted: true, RetryAt: a.retryAt, next: nextLogin, Err: err}
 		a.lastErr = authErr
 		if a.c.hooks.AuthFailure != nil {
@@ -161,6 +161,16 @@ func (a *passwordAuth) login(ctx context.Context) (string, error) {
 	}
 	a.c.logger.Debug("UTMStack login succeeded", "user", a.username, "expires", claims.Expiry.UTC().Format(time.RFC3339))
 	return token, nil
+}
+
+// loginWait is the backoff after the n-th consecutive failed login; a
+// lock-out that said how long it lasts (Retry-After) is waited out exactly.
+func loginWait(reason Reason, n int, err error) time.Duration {
+	var e *Error
+	if reason == ReasonLocked && errors.As(err, &e) && e.retryAfterSet {
+		return e.retryAfter
+	}
+	return loginBackoff(reason, n)
 }
 
 // unanswered records a login whose answer our context cut off. UTMStack
@@ -231,9 +241,19 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 	fail := func(reason Reason, msg string) (string, tokenClaims, Reason, error) {
 		return "", tokenClaims{}, reason, &Error{Endpoint: endpointAuthenticate, Status: resp.status, UTMStackError: utmErr, Err: errors.New(msg)}
 	}
+	locked := func(msg string) (string, tokenClaims, Reason, error) {
+		e := &Error{Endpoint: endpointAuthenticate, Status: resp.status, UTMStackError: utmErr, Err: errors.New(msg)}
+		e.retryAfter, e.retryAfterSet = parseRetryAfter(resp.header.Get("Retry-After"), a.c.now())
+		return "", tokenClaims{}, ReasonLocked, e
+	}
 	switch {
+	case resp.status == http.StatusTooManyRequests:
+		// v12 answers 429 to every login for 10 minutes after 9 failures;
+		// a rate-limiting proxy answers it too, sometimes with Retry-After.
+		// Either way a login sent meanwhile is refused unread.
+		return locked("too many logins: UTMStack (v12 blocks an IP after 9 failed logins) or a proxy in front of it refuses logins from this IP for now")
 	case resp.status == http.StatusLocked || mentionsBlock(utmErr) || (resp.status == http.StatusUnauthorized && mentionsBlock(string(resp.body))):
-		return fail(ReasonLocked, "UTMStack blocks this IP after 10 failed logins, for 10 minutes")
+		return locked("UTMStack blocks this IP after 10 failed logins, for 10 minutes")
 	case resp.status == http.StatusUnauthorized:
 		return fail(ReasonBadCredentials, fmt.Sprintf("bad credentials for user %q", a.username))
 	case resp.status == http.StatusForbidden:

@@ -29,7 +29,7 @@ func (s *Server) handleValuesWithCount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rq.index == nil { // @NotNull
-		s.validationError(w, r, "propertyValuesWithCountRequest", []fieldError{{ObjectName: "propertyValuesWithCountRequest", Field: "index", Message: "must not be null"}})
+		s.validationError(w, r, []fieldError{{ObjectName: "propertyValuesWithCountRequest", Field: "index", Message: "must not be null"}})
 		return
 	}
 	buckets, err := s.fieldValues(rq)

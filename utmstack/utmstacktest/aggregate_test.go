@@ -90,17 +90,23 @@ func TestValuesWithCountErrors(t *testing.T) {
 			t.Errorf("%s: X-UtmStack-error %q, body %q; want %q", tc.name, got, r.body, tc.want)
 		}
 	}
-	// A missing index fails @NotNull: 500 on v11.0.x, problem+json before.
-	for _, tc := range []struct {
-		edition Edition
-		status  int
-	}{{EditionCurrent, 500}, {EditionLegacy, 400}} {
-		f := newFixture(t, Options{Edition: tc.edition, InternalKey: "k", Alerts: aggAlerts()})
-		r := f.do("POST", dataPath, `{"field":"status","top":5}`, "Utm-Internal-Key", "k")
-		wantStatus(t, r, tc.status)
-		r = f.do("POST", dataPath, `{"field":"status",`, "Utm-Internal-Key", "k")
-		wantStatus(t, r, tc.status)
+	// A missing index fails @NotNull: a 400 on both editions, with the
+	// message in X-UtmStack-error on v11.0.x and as problem+json before.
+	// Malformed JSON is Jackson's: the catch-all 500 on v11.0.x.
+	cur := newFixture(t, Options{InternalKey: "k", Alerts: aggAlerts()})
+	r := cur.do("POST", dataPath, `{"field":"status","top":5}`, "Utm-Internal-Key", "k")
+	wantStatus(t, r, 400)
+	if got := r.header.Get("X-UtmStack-error"); got != "must not be null" || r.body != "" {
+		t.Errorf("current missing index: X-UtmStack-error %q, body %q; want \"must not be null\" and no body", got, r.body)
 	}
+	wantStatus(t, cur.do("POST", dataPath, `{"field":"status",`, "Utm-Internal-Key", "k"), 500)
+	leg := newFixture(t, Options{Edition: EditionLegacy, InternalKey: "k", Alerts: aggAlerts()})
+	r = leg.do("POST", dataPath, `{"field":"status","top":5}`, "Utm-Internal-Key", "k")
+	wantStatus(t, r, 400)
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" || !strings.Contains(r.body, `"fieldErrors":[{"objectName":"propertyValuesWithCountRequest","field":"index","message":"must not be null"}]`) {
+		t.Errorf("legacy missing index: %s %s", ct, r.body)
+	}
+	wantStatus(t, leg.do("POST", dataPath, `{"field":"status",`, "Utm-Internal-Key", "k"), 400)
 }
 
 func TestIndexPattern(t *testing.T) {

@@ -114,19 +114,25 @@ func ipAllowed(allowed []string, remote string) bool {
 	return !listed
 }
 
-// authorize is the authorizeRequests() rules of SecurityConfiguration. It
-// reports the status to refuse with, or 0 to let the request through.
-func authorize(path string, p *principal) int {
+// authorize is the authorizeRequests() rules of SecurityConfiguration, in
+// their order. It reports the status to refuse with, or 0 to let the
+// request through. A pre-verification token only completes TFA: v11.0.x
+// takes it on /api/tfa/verify-code and /api/tfa/refresh (next to full
+// tokens), legacy on /api/tfa/verifyCode (and only it there). /management
+// is open to ROLE_USER as well as ROLE_ADMIN, /management/info to anyone.
+func (s *Server) authorize(path string, p *principal) int {
+	const admin, user = "ROLE_ADMIN", "ROLE_USER"
 	switch {
 	case path == "/api/authenticate", path == "/api/ping", path == "/management/info":
 		return 0
-	case strings.HasPrefix(path, "/api/tfa/"):
-		// TFA completion accepts the pre-verification token.
-		return require(p, authorityPreTFA, "ROLE_ADMIN", "ROLE_USER")
+	case s.opts.Edition == EditionCurrent && (path == "/api/tfa/verify-code" || path == "/api/tfa/refresh"):
+		return require(p, authorityPreTFA, user, admin)
+	case s.opts.Edition == EditionLegacy && path == "/api/tfa/verifyCode":
+		return require(p, authorityPreTFA)
 	case strings.HasPrefix(path, "/api/"):
-		return require(p, "ROLE_ADMIN", "ROLE_USER")
+		return require(p, admin, user)
 	case strings.HasPrefix(path, "/management/"):
-		return require(p, "ROLE_ADMIN")
+		return require(p, admin, user)
 	}
 	return 0
 }

@@ -87,3 +87,58 @@ func TestInternalKey(t *testing.T) {
 	wantSpringError(t, unset.countBy("status", "", "", "Utm-Internal-Key", ""), 401, dataPath)
 	wantSpringError(t, unset.countBy("status", "", "", "Utm-Internal-Key", "anything"), 401, dataPath)
 }
+
+// TestAuthorizationRules checks SecurityConfiguration's rules by role. The
+// fake serves none of /management/health or the TFA endpoints, so a request
+// the rules let through meets the 404 of a missing route: 404 here means
+// "authorized", 401 and 403 are the security filters' answers.
+func TestAuthorizationRules(t *testing.T) {
+	for _, edition := range []Edition{EditionCurrent, EditionLegacy} {
+		f := newFixture(t, Options{Edition: edition, Alerts: sampleAlerts()})
+		exp := t0.Add(time.Hour)
+		tokens := map[string]string{
+			"full":  f.login("admin", "s3cret!"),
+			"user":  signJWT(f.srv.key, "analyst", "ROLE_USER", true, exp),
+			"admin": signJWT(f.srv.key, "boss", "ROLE_ADMIN", true, exp),
+			"pre":   signJWT(f.srv.key, "admin", authorityPreTFA, false, exp),
+		}
+		type want map[string]int // token name ("" for none) -> status
+		type rule struct {
+			method, path string
+			want         want
+		}
+		cases := []rule{
+			{"GET", "/management/info", want{"": 200, "pre": 200, "user": 200}},
+			{"GET", "/management/health", want{"": 401, "full": 404, "user": 404, "admin": 404, "pre": 403}},
+			{"GET", "/management/prometheus", want{"user": 404, "pre": 403}},
+			{"GET", "/api/ping", want{"": 200, "pre": 200}},
+			{"POST", dataPath, want{"": 401, "pre": 403, "user": 200}},
+			{"GET", "/api/tfa/other", want{"": 401, "pre": 403, "user": 404}},
+		}
+		if edition == EditionCurrent {
+			cases = append(cases,
+				rule{"POST", "/api/tfa/verify-code", want{"": 401, "pre": 404, "full": 404}},
+				rule{"POST", "/api/tfa/refresh", want{"pre": 404, "user": 404}},
+				rule{"GET", "/api/tfa/verifyCode", want{"pre": 403, "full": 404}})
+		} else {
+			cases = append(cases,
+				rule{"GET", "/api/tfa/verifyCode", want{"": 401, "pre": 404, "full": 403}},
+				rule{"POST", "/api/tfa/verify-code", want{"pre": 403, "full": 404}})
+		}
+		for _, tc := range cases {
+			for name, status := range tc.want {
+				var headers []string
+				if name != "" {
+					headers = []string{"Authorization", "Bearer " + tokens[name]}
+				}
+				body := ""
+				if tc.path == dataPath {
+					body = `{"field":"status","index":"v11-alert-*"}`
+				}
+				if r := f.do(tc.method, tc.path, body, headers...); r.status != status {
+					t.Errorf("%s: %s %s with token %q: status %d, want %d", edition, tc.method, tc.path, name, r.status, status)
+				}
+			}
+		}
+	}
+}

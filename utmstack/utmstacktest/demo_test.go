@@ -68,13 +68,18 @@ func TestDemoAlertsVariety(t *testing.T) {
 	if len(severities) != 3 {
 		t.Errorf("severities %v", severities)
 	}
-	for _, st := range []int64{1, 2, 3, 4, 5} {
+	// The AlertStatus codes; 4 (the frontend's IGNORED) is written by no
+	// backend.
+	for _, st := range []int64{1, 2, 3, 5} {
 		if statuses[st] == 0 {
 			t.Errorf("no alert with status %d: %v", st, statuses)
 		}
 	}
-	if statuses[2] < len(alerts)/3 || statuses[4] > len(alerts)/10 {
-		t.Errorf("status 2 should dominate and 4 be rare: %v", statuses)
+	if len(statuses) != 4 {
+		t.Errorf("statuses %v, want only 1, 2, 3 and 5", statuses)
+	}
+	if statuses[2] < len(alerts)/3 {
+		t.Errorf("status 2 should dominate: %v", statuses)
 	}
 	if len(countries) < 35 {
 		t.Errorf("only %d countries", len(countries))

@@ -27,7 +27,12 @@
 //   - values-with-count orders by key, descending, unless orderByCount is
 //     set, and returns 5 buckets unless top is given.
 //   - Filter errors found by SearchUtil (a value of the wrong shape) are
-//     controller errors: 500 with X-UtmStack-error on both editions. Only
-//     what Jackson rejects (an unknown operator, malformed JSON) differs:
-//     500 on v11.0.x, 400 problem+json on legacy.
+//     controller errors: 500 with X-UtmStack-error on both editions. What
+//     Jackson rejects (an unknown operator, malformed JSON) differs: 500
+//     with X-UtmStack-error on v11.0.x, 400 problem+json on legacy. A body
+//     that fails @Valid is a 400 on both: X-UtmStack-error on v11.0.x,
+//     problem+json on legacy.
+//   - CONTAIN and IS_IN_FIELDS values are escaped, never refused, and then
+//     read as query_string: whitespace still splits terms, and AND, OR and
+//     NOT still work as operators.
 package utmstacktest

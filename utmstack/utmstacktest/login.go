@@ -20,7 +20,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if errs := vm.validate(); len(errs) > 0 {
-		s.validationError(w, r, "loginVM", errs)
+		s.validationError(w, r, errs)
 		return
 	}
 
@@ -143,15 +143,16 @@ func decodeLoginVM(v any) (*loginVM, *mvcFailure) {
 }
 
 // validate is LoginVM's bean validation: username @NotNull @Size(1..50),
-// password @NotNull @Size(4..100), lengths in UTF-16 units as Java counts.
+// password @NotNull @Size(4..100), lengths in UTF-16 units as Java counts,
+// with Hibernate Validator's default messages.
 func (vm *loginVM) validate() []fieldError {
 	var errs []fieldError
 	check := func(name string, v *string, min, max int) {
 		switch {
 		case v == nil:
-			errs = append(errs, fieldError{ObjectName: "loginVM", Field: name, Message: "NotNull"})
+			errs = append(errs, fieldError{ObjectName: "loginVM", Field: name, Message: "must not be null"})
 		case javaLen(*v) < min || javaLen(*v) > max:
-			errs = append(errs, fieldError{ObjectName: "loginVM", Field: name, Message: "Size"})
+			errs = append(errs, fieldError{ObjectName: "loginVM", Field: name, Message: fmt.Sprintf("size must be between %d and %d", min, max)})
 		}
 	}
 	check("username", vm.username, 1, 50)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -91,20 +92,28 @@ func TestLoginRequestValidation(t *testing.T) {
 		name        string
 		body        string
 		contentType string
-		legacy      int
+		// current: status and X-UtmStack-error. A failed @Valid is
+		// GlobalExceptionHandler's 400; what Jackson or Spring MVC refuse
+		// falls to its catch-all 500.
+		current    int
+		currentMsg string
+		legacy     int
+		// legacyField: the field error the problem lists, "" for none.
+		legacyField, legacyMsg string
 	}{
-		{"short password", loginBody("admin", "abc"), "application/json", 400},
-		{"missing username", `{"password":"s3cret!"}`, "application/json", 400},
-		{"malformed JSON", `{"username":`, "application/json", 400},
-		{"not an object", `["admin"]`, "application/json", 400},
-		{"wrong media type", loginBody("admin", "s3cret!"), "text/plain", 415},
+		{"short password", loginBody("admin", "abc"), "application/json", 400, "size must be between 4 and 100", 400, "password", "size must be between 4 and 100"},
+		{"long username", loginBody(strings.Repeat("u", 51), "s3cret!"), "application/json", 400, "size must be between 1 and 50", 400, "username", "size must be between 1 and 50"},
+		{"missing username", `{"password":"s3cret!"}`, "application/json", 400, "must not be null", 400, "username", "must not be null"},
+		{"malformed JSON", `{"username":`, "application/json", 500, "JSON parse error", 400, "", ""},
+		{"not an object", `["admin"]`, "application/json", 500, "JSON parse error", 400, "", ""},
+		{"wrong media type", loginBody("admin", "s3cret!"), "text/plain", 500, "Content type 'text/plain' not supported", 415, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cur := newFixture(t, Options{})
 			r := cur.do("POST", "/api/authenticate", tc.body, "Content-Type", tc.contentType)
-			wantStatus(t, r, 500)
-			if r.header.Get("X-UtmStack-error") == "" || r.body != "" {
-				t.Errorf("current: want an empty body and X-UtmStack-error, got %q / %q", r.body, r.header.Get("X-UtmStack-error"))
+			wantStatus(t, r, tc.current)
+			if got := r.header.Get("X-UtmStack-error"); !strings.Contains(got, tc.currentMsg) || r.body != "" {
+				t.Errorf("current: want an empty body and X-UtmStack-error %q, got %q / %q", tc.currentMsg, r.body, got)
 			}
 			leg := newFixture(t, Options{Edition: EditionLegacy})
 			r = leg.do("POST", "/api/authenticate", tc.body, "Content-Type", tc.contentType)
@@ -112,12 +121,25 @@ func TestLoginRequestValidation(t *testing.T) {
 			if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 				t.Errorf("legacy Content-Type %q, want application/problem+json", ct)
 			}
-			if m := r.json(t); m["status"] != float64(tc.legacy) || m["path"] != "/api/authenticate" {
+			if r.header.Get("X-UtmStack-error") != "" {
+				t.Errorf("legacy: unexpected X-UtmStack-error %q", r.header.Get("X-UtmStack-error"))
+			}
+			m := r.json(t)
+			if m["status"] != float64(tc.legacy) || m["path"] != "/api/authenticate" {
 				t.Errorf("legacy problem %s", r.body)
 			}
+			if tc.legacyField != "" {
+				errs, _ := m["fieldErrors"].([]any)
+				want := map[string]any{"objectName": "loginVM", "field": tc.legacyField, "message": tc.legacyMsg}
+				if len(errs) != 1 || !reflect.DeepEqual(errs[0], want) || m["message"] != "error.validation" {
+					t.Errorf("legacy field errors %v, want [%v]", m["fieldErrors"], want)
+				}
+			}
 			// Rejected before authentication: not a failed login.
-			if n := leg.srv.lock.get("127.0.0.1", leg.clock.Now()); n != 0 {
-				t.Errorf("a rejected body counted as %d failed logins", n)
+			for _, f := range []*fixture{cur, leg} {
+				if n := f.srv.lock.get("127.0.0.1", f.clock.Now()); n != 0 {
+					t.Errorf("a rejected body counted as %d failed logins", n)
+				}
 			}
 		})
 	}

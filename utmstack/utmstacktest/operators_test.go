@@ -151,7 +151,7 @@ func TestOperatorErrors(t *testing.T) {
 		{`[{"field":"@timestamp","operator":"IS_BETWEEN","value":["yesterday","now"]}]`, "failed to parse date field [yesterday]", 500},
 		{`[{"field":"status","operator":"ENDS_WITH","value":"2"}]`, "Can only use wildcard queries on keyword and text fields - not on [status] which is of type [long]", 500},
 		{`[{"field":"status","operator":"IS_GREATER_THAN","value":"1"}]`, "does not support custom formats", 500},
-		{`[{"field":"name","operator":"CONTAIN","value":"a(b"}]`, "Failed to parse query", 500},
+		{`[{"field":"name","operator":"CONTAIN","value":"a AND AND b"}]`, "Failed to parse query", 500},
 	} {
 		cur := newFixture(t, Options{InternalKey: "k", Alerts: sampleAlerts()})
 		_, r := cur.matching(tc.filters)

@@ -9,12 +9,15 @@ const (
 	// EditionCurrent is v11.0.x (Nov 2025+): login answers
 	// {"success","tfaConfigured","forceTfa","method","token","tfaExpiresInSeconds"},
 	// user API keys (Utm-Api-Key) exist, and failures carry the
-	// GlobalExceptionHandler texts in X-UtmStack-error.
+	// GlobalExceptionHandler texts in X-UtmStack-error: a body failing
+	// @Valid is a 400, any other exception before the controller a 500.
 	EditionCurrent Edition = iota
 	// EditionLegacy is v10 and v11 up to May 2025: login answers
 	// {"id_token","authenticated"} plus an "Authorization: Bearer <jwt>"
-	// response header, there are no API keys (Utm-Api-Key is ignored), and
-	// failure texts are prefixed "UserJWTController.authorize: ".
+	// response header, there are no API keys (Utm-Api-Key is ignored),
+	// failure texts are prefixed "UserJWTController.authorize: ", and
+	// exceptions before the controller are ExceptionTranslator's
+	// problem+json (400 for a body failing @Valid).
 	EditionLegacy
 )
 

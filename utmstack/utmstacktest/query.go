@@ -16,14 +16,16 @@ import (
 //   IS, IS_NOT, *_ONE_OF       match_phrase: tokens in order on text fields,
 //                              exact on .keyword, parsed value on numbers,
 //                              booleans and dates
-//   CONTAIN, DOES_NOT_CONTAIN  query_string "*value*": whitespace splits
-//                              terms (all must match); wildcards match
-//                              lower-cased tokens on text, the whole value on
-//                              .keyword (case-sensitive); nothing elsewhere
+//   CONTAIN, DOES_NOT_CONTAIN  query_string "*escaped value*" (querystring.go):
+//                              whitespace splits terms (all must match);
+//                              wildcards match lower-cased tokens on text,
+//                              the whole value on .keyword (case-sensitive);
+//                              nothing elsewhere
 //   IS_ONE_OF_TERMS(_OR)       terms: exact, not analyzed
 //   EXIST, DOES_NOT_EXIST      exists ("" exists; objects cover sub-fields)
 //   IS_(NOT_)BETWEEN           range gte/lte, date math on dates
-//   IS_(NOT_)IN_FIELDS         query_string on every field, the value escaped
+//   IS_(NOT_)IN_FIELDS         query_string on every field, the value escaped,
+//                              terms OR-ed
 //   *ENDS_WITH, *START_WITH    wildcard; an error on non-string fields
 //   IS_GREATER_THAN, IS_LESS_THAN_OR_EQUALS
 //                              range gt/lte with a date format; an error on
@@ -100,7 +102,7 @@ func compileFilter(f *filter, ds *dataset, now time.Time) (pred, error) {
 	case "IS", "IS_NOT":
 		return phraseQuery(ds, f.field, javaString(f.value), now)
 	case "CONTAIN", "DOES_NOT_CONTAIN":
-		return containQuery(ds, f.field, javaString(f.value))
+		return containQuery(ds, f.field, javaString(f.value), now)
 	case "IS_ONE_OF", "IS_NOT_ONE_OF", "CONTAIN_ONE_OF", "DOES_NOT_CONTAIN_ONE_OF":
 		return anyOf(f.value.([]any), func(v any) (pred, error) { return phraseQuery(ds, f.field, javaString(v), now) })
 	case "IS_ONE_OF_TERMS", "IS_ONE_OF_TERMS_OR":
@@ -115,7 +117,7 @@ func compileFilter(f *filter, ds *dataset, now time.Time) (pred, error) {
 	case "IS_LESS_THAN_OR_EQUALS":
 		return rangeQuery(ds, f.field, rangeBounds{hi: f.value, hiIncl: true, dateFormat: true}, now)
 	case "IS_IN_FIELDS", "IS_NOT_IN_FIELDS":
-		return inFieldsQuery(ds, javaString(f.value)), nil
+		return inFieldsQuery(ds, javaString(f.value), now)
 	case "ENDS_WITH", "NOT_ENDS_WITH":
 		return wildcardQuery(ds, f.field, "*"+javaString(f.value))
 	case "START_WITH", "NOT_START_WITH":
@@ -239,81 +241,23 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-// containQuery is query_string {fields:[field], query:"*value*",
-// default_operator:AND, lenient:true}; the value is not escaped.
-func containQuery(ds *dataset, name, value string) (pred, error) {
-	q := "*" + value + "*"
-	if strings.ContainsAny(value, `"()[]{}/\`) {
-		return nil, &osError{typ: "query_shard_exception", reason: fmt.Sprintf("Failed to parse query [%s]", q)}
-	}
-	terms := strings.Fields(q)
-	for _, t := range terms {
-		if strings.Contains(t, ":") {
-			return never, nil // "a:b" names another field; treated as matching nothing
-		}
-	}
-	f := ds.resolve(name)
-	var match func(term string, v any) bool
-	switch f.kind {
-	case kindText:
-		match = func(term string, v any) bool {
-			for _, t := range v.(textValue).tokens {
-				if globMatch(strings.ToLower(term), t) {
-					return true
-				}
-			}
-			return false
-		}
-	case kindKeyword:
-		match = func(term string, v any) bool { return globMatch(term, v.(string)) }
-	default:
-		return never, nil // lenient: wildcards on numbers and dates match nothing
-	}
-	return func(d *document) bool {
-		vs := d.valuesOf(f)
-		for _, term := range terms {
-			found := false
-			for _, v := range vs {
-				if match(term, v) {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return false
-			}
-		}
-		return true
-	}, nil
+// containQuery is query_string {fields:[field], query:"*escaped value*",
+// default_operator:AND, lenient:true}.
+func containQuery(ds *dataset, name, value string, now time.Time) (pred, error) {
+	return queryStringQuery(ds, []field{ds.resolve(name)}, "*"+escapeQueryString(value)+"*", true, now)
 }
 
 // inFieldsQuery is query_string {default_field:"*", query:"*escaped value*"}:
-// one term, matched against every string field's tokens (lower-cased) and
-// its .keyword value (as written).
-func inFieldsQuery(ds *dataset, value string) pred {
-	lower := strings.ToLower(value)
-	var textFields []field
+// every field, default_operator OR, lenient as a * default field implies.
+func inFieldsQuery(ds *dataset, value string, now time.Time) (pred, error) {
+	var fields []field
 	for _, p := range ds.paths {
+		fields = append(fields, ds.resolve(p))
 		if ds.kinds[p] == kindText {
-			textFields = append(textFields, ds.resolve(p))
+			fields = append(fields, ds.resolve(p+".keyword"))
 		}
 	}
-	return func(d *document) bool {
-		for _, f := range textFields {
-			for _, v := range d.valuesOf(f) {
-				tv := v.(textValue)
-				if len([]rune(tv.s)) <= keywordIgnoreAbove && strings.Contains(tv.s, value) {
-					return true
-				}
-				for _, t := range tv.tokens {
-					if strings.Contains(t, lower) {
-						return true
-					}
-				}
-			}
-		}
-		return false
-	}
+	return queryStringQuery(ds, fields, "*"+escapeQueryString(value)+"*", false, now)
 }
 
 // wildcardQuery is a wildcard query; on text fields the pattern goes

@@ -79,9 +79,9 @@ func writeProblem(w http.ResponseWriter, p problem) {
 }
 
 // mvcError answers an exception Spring MVC raises before the controller runs
-// (unreadable body, failed @Valid, wrong method or media type). In v11.0.x
-// the catch-all GlobalExceptionHandler turns it into a 500 with the message
-// in X-UtmStack-error; older backends give ExceptionTranslator's problem+json
+// (unreadable body, wrong method or media type). In v11.0.x the catch-all
+// handler of GlobalExceptionHandler turns it into a 500 with the message in
+// X-UtmStack-error; older backends give ExceptionTranslator's problem+json
 // with the exception's own status.
 func (s *Server) mvcError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	if s.opts.Edition == EditionCurrent {
@@ -98,17 +98,16 @@ func (s *Server) mvcError(w http.ResponseWriter, r *http.Request, status int, ms
 	})
 }
 
-// validationError is a failed @Valid on a request body.
-func (s *Server) validationError(w http.ResponseWriter, r *http.Request, object string, errs []fieldError) {
+// validationError is a failed @Valid on a request body
+// (MethodArgumentNotValidException); errs carry the constraints' default
+// messages. Both editions answer 400. v11.0.x's GlobalExceptionHandler has
+// its own handler for it: an empty body and the first error's message in
+// X-UtmStack-error (which error Hibernate Validator lists first is not
+// defined; the fake takes declaration order). Older backends give
+// ExceptionTranslator's problem+json with every field error.
+func (s *Server) validationError(w http.ResponseWriter, r *http.Request, errs []fieldError) {
 	if s.opts.Edition == EditionCurrent {
-		msg := "Validation failed for argument [0] in " + object + ": "
-		for i, e := range errs {
-			if i > 0 {
-				msg += "; "
-			}
-			msg += "Field error in object '" + e.ObjectName + "' on field '" + e.Field + "': " + e.Message
-		}
-		utmError(w, http.StatusInternalServerError, msg)
+		utmError(w, http.StatusBadRequest, errs[0].Message)
 		return
 	}
 	writeProblem(w, problem{

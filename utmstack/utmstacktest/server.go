@@ -255,7 +255,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.SpringError(w, r, http.StatusInternalServerError)
 		return
 	}
-	if status := authorize(r.URL.Path, p); status != 0 {
+	if status := s.authorize(r.URL.Path, p); status != 0 {
 		s.SpringError(w, r, status)
 		return
 	}

@@ -1,0 +1,35 @@
+package utmstacktest
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// nginxTooManyRequests is the page nginx's limit_req answers with when
+// limit_req_status is 429.
+const nginxTooManyRequests = "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n" +
+	"<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+
+// LoginRateLimit is a fault for SetFault: every POST /api/authenticate gets
+// a 429 as a rate-limiting proxy in front of UTMStack answers it, nginx's
+// HTML page, with a Retry-After header when retryAfter is not empty (say
+// "120", or an HTTP-date). Other requests go through. The logins never
+// reach the backend, so they count toward no lock-out; Requests and
+// LoginAttempts still count them. (UTMStack v12 also answers 429 to logins
+// after 9 failures, without Retry-After, but on /api/v1/auth/login, which
+// the fake does not serve.)
+func LoginRateLimit(retryAfter string) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/authenticate" {
+			return false
+		}
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Length", strconv.Itoa(len(nginxTooManyRequests)))
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(nginxTooManyRequests))
+		return true
+	}
+}
