@@ -129,6 +129,30 @@ func TestLiveCheckNamesCredentialAndConnectionProblems(t *testing.T) {
 	}
 }
 
+func TestLiveCheckNamesTFAAndLockOut(t *testing.T) {
+	tfa := httptest.NewServer(utmstacktest.New(utmstacktest.Options{Edition: utmstacktest.EditionLegacy, TFA: utmstacktest.TFAAlways,
+		Users: map[string]string{testUser: testPassword}}))
+	t.Cleanup(tfa.Close)
+	if ok, out := liveCheck(t, tfa.URL, livePassword); ok || !strings.Contains(out, "PROBLEM: the login needs a second factor") ||
+		!strings.Contains(out, "fix: give the exporter a user without a second factor") {
+		t.Fatalf("a login that needs TFA:\n%s", out)
+	}
+	fake, url := liveFake(t, nil)
+	for range 10 { // someone else's failed logins from this IP
+		if ok, _ := liveCheck(t, url, "  auth: {username: prometheus, password: not-it}\n"); ok {
+			t.Fatal("a wrong password passed")
+		}
+	}
+	before := len(fake.LoginAttempts())
+	ok, out := liveCheck(t, url, livePassword)
+	if ok || !strings.Contains(out, "UTMStack blocks this IP after too many failed logins") || !strings.Contains(out, "fix: wait 10 minutes") {
+		t.Fatalf("a locked-out IP:\n%s", out)
+	}
+	if n := len(fake.LoginAttempts()) - before; n != 1 {
+		t.Fatalf("%d logins while locked out, want the one", n)
+	}
+}
+
 func TestLiveCheckNamesTheCASetting(t *testing.T) {
 	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{testUser: testPassword}})
 	srv := httptest.NewUnstartedServer(fake)
