@@ -102,7 +102,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 		return err
 	}
-	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, e.opts.Metrics.Metrics, nil, &created)
+	// The UTMStack of /metrics keeps a connection per call of a round in
+	// flight; each /probe target keeps one, as there may be thousands.
+	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, e.opts.Metrics.Metrics, nil, cfg.UTMStack.MaxConcurrency, &created)
 	if err != nil {
 		return fail(err)
 	}
@@ -116,7 +118,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			reg := prometheus.NewRegistry()
 			metrics, registry = NewMetrics(reg), reg
 		}
-		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, metrics, registry, &created); err != nil {
+		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, metrics, registry, 1, &created); err != nil {
 			return fail(fmt.Errorf("target %s: %w", name, err))
 		}
 	}
@@ -138,14 +140,14 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 // instance builds the next state of one UTMStack: the old client when its
 // settings are unchanged, else a new one (recorded in created).
 func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Query, metrics *Metrics,
-	registry prometheus.Gatherer, created *[]*utmstack.Client) (*instance, error) {
+	registry prometheus.Gatherer, keep int, created *[]*utmstack.Client) (*instance, error) {
 	settings := settingsOf(u)
 	var client *utmstack.Client
 	if old != nil && reflect.DeepEqual(settings, old.settings) {
 		client = old.target.client
 	} else {
 		var err error
-		if client, err = e.newClient(u, settings, metrics); err != nil {
+		if client, err = e.newClient(u, settings, metrics, keep); err != nil {
 			return nil, err
 		}
 		*created = append(*created, client)
@@ -162,7 +164,7 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Q
 	return &instance{target: t, settings: settings, metrics: metrics, registry: registry, successes: successes}, nil
 }
 
-func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics) (*utmstack.Client, error) {
+func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics, keep int) (*utmstack.Client, error) {
 	httpCfg := commoncfg.HTTPClientConfig{TLSConfig: u.TLSConfig, EnableHTTP2: true}
 	if u.ProxyURL != nil {
 		httpCfg.ProxyURL = commoncfg.URL{URL: u.ProxyURL}
@@ -175,6 +177,7 @@ func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metri
 		Logger:      e.opts.Logger.With("url", s.URL),
 		Now:         e.opts.Now,
 		UserAgent:   e.opts.UserAgent,
+		Keep:        keep,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building the UTMStack client for %s: %w", s.URL, err)

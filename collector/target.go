@@ -103,6 +103,7 @@ func (t *target) start(scrapeCtx context.Context) *round {
 	go func() {
 		defer cancel()
 		result := runRound(ctx, t.client, t.plans, t.concurrency, t.now)
+		t.client.CloseSpareConnections()
 		t.successes.record(result)
 		t.mu.Lock()
 		if t.running == r {
