@@ -62,6 +62,7 @@ fuzz:
 rules-test: prometheus-deps
 	promtool check config examples/prometheus/prometheus.yml
 	promtool check config examples/prometheus/probe.yml
+	promtool check config examples/prometheus/probe-sharded.yml
 	promtool test rules examples/prometheus/alerts_test.yml
 
 # prometheus and promtool come from the Debian package; installed here when

@@ -101,7 +101,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 		return err
 	}
-	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, cfg.Incidents, e.opts.Metrics.Metrics, nil, &created)
+	// The UTMStack of /metrics keeps a connection per call of a round in
+	// flight; each /probe target keeps one, as there may be thousands.
+	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, cfg.Incidents, e.opts.Metrics.Metrics, nil, cfg.UTMStack.MaxConcurrency, &created)
 	if err != nil {
 		return fail(err)
 	}
@@ -115,7 +117,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			reg := prometheus.NewRegistry()
 			metrics, registry = NewMetrics(reg), reg
 		}
-		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, cfg.Incidents, metrics, registry, &created); err != nil {
+		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, cfg.Incidents, metrics, registry, 1, &created); err != nil {
 			return fail(fmt.Errorf("target %s: %w", name, err))
 		}
 	}
@@ -137,7 +139,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 // instance builds the next state of one UTMStack: the old client when its
 // settings are unchanged, else a new one (recorded in created).
 func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Query, incidents bool, metrics *Metrics,
-	registry prometheus.Gatherer, created *[]*utmstack.Client) (*instance, error) {
+	registry prometheus.Gatherer, keep int, created *[]*utmstack.Client) (*instance, error) {
 	settings := settingsOf(u)
 	var client *utmstack.Client
 	mem := &memory{successes: newSuccessLog(), periodic: newPeriodic(), warnings: newWarnings()}
@@ -150,7 +152,7 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Q
 		mem.periodic, mem.warnings = old.target.memory.periodic, old.target.memory.warnings
 	} else {
 		var err error
-		if client, err = e.newClient(u, settings, metrics); err != nil {
+		if client, err = e.newClient(u, settings, metrics, keep); err != nil {
 			return nil, err
 		}
 		*created = append(*created, client)
@@ -162,12 +164,13 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Q
 	return &instance{target: t, settings: settings, metrics: metrics, registry: registry}, nil
 }
 
-func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics) (*utmstack.Client, error) {
+func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics, keep int) (*utmstack.Client, error) {
 	opts := clientOptions(u, s)
 	opts.Hooks = metrics.Hooks()
 	opts.Logger = e.opts.Logger.With("url", s.URL)
 	opts.Now = e.opts.Now
 	opts.UserAgent = e.opts.UserAgent
+	opts.Keep = keep
 	client, err := utmstack.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("building the UTMStack client for %s: %w", s.URL, err)

@@ -64,13 +64,17 @@ type Options struct {
 	// OneLogin allows one password login over the client's life, for a
 	// one-shot check that must not add to UTMStack's lock-out count.
 	OneLogin bool
+	// Keep is how many connections stay open between rounds, 1 when 0
+	// (conns.go). More calls at once than that use spare connections,
+	// closed by CloseSpareConnections.
+	Keep int
 }
 
 // Client talks to one UTMStack instance. It is safe for concurrent use; all
 // callers share one token and one login backoff.
 type Client struct {
 	base      *url.URL
-	http      *http.Client
+	conns     *pools
 	auth      authenticator
 	hooks     Hooks
 	logger    *slog.Logger
@@ -97,10 +101,6 @@ func New(opts Options) (*Client, error) {
 	if opts.URL == nil || opts.URL.Host == "" || (opts.URL.Scheme != "http" && opts.URL.Scheme != "https") {
 		return nil, errors.New("utmstack: URL must be an absolute http or https URL")
 	}
-	rt, err := commoncfg.NewRoundTripperFromConfig(opts.HTTP, "utmstack_exporter")
-	if err != nil {
-		return nil, fmt.Errorf("utmstack: HTTP client settings: %w", err)
-	}
 	c := &Client{
 		base:      &url.URL{Scheme: opts.URL.Scheme, Host: opts.URL.Host},
 		hooks:     opts.Hooks,
@@ -123,7 +123,10 @@ func New(opts Options) (*Client, error) {
 	if c.userAgent == "" {
 		c.userAgent = "utmstack_exporter"
 	}
-	c.http = &http.Client{Transport: rt, CheckRedirect: c.checkRedirect}
+	var err error
+	if c.conns, err = newPools(opts.HTTP, opts.Keep, c.checkRedirect); err != nil {
+		return nil, fmt.Errorf("utmstack: HTTP client settings: %w", err)
+	}
 	c.auth, err = newAuthenticator(c, opts.Credentials)
 	if err != nil {
 		return nil, err
@@ -161,8 +164,12 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 // round, and its connections would otherwise idle on for minutes.
 func (c *Client) Close() {
 	c.closed.Store(true)
-	c.http.CloseIdleConnections()
+	c.conns.closeAll()
 }
+
+// CloseSpareConnections closes the connections opened beyond those kept
+// between rounds; call it when a round is over.
+func (c *Client) CloseSpareConnections() { c.conns.closeSpare() }
 
 // response is an answer whose body was read within the size limit.
 type response struct {
@@ -195,10 +202,12 @@ func (c *Client) send(ctx context.Context, endpoint, method, path string, payloa
 	}
 	defer func() {
 		if c.closed.Load() {
-			c.http.CloseIdleConnections()
+			c.conns.closeAll()
 		}
 	}()
-	resp, err := c.http.Do(req)
+	client, release := c.conns.client()
+	resp, err := client.Do(req)
+	defer release(resp) // after the body is closed, below
 	if err != nil {
 		c.observe(endpoint, 0)
 		return nil, &Error{Endpoint: endpoint, Err: transportError(err)}

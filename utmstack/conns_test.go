@@ -1,0 +1,231 @@
+package utmstack_test
+
+import (
+	"context"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/utmstack/utmstack_exporter/utmstack"
+	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
+)
+
+// connServer is the fake UTMStack behind a server that counts its
+// connections, and holds each data call until `width` of them are in
+// flight, so that a round of that many calls needs that many at once.
+type connServer struct {
+	fake   *utmstacktest.Server
+	server *httptest.Server
+	closed chan struct{} // one value per connection closed
+
+	mu     sync.Mutex
+	opened int
+	open   map[net.Conn]bool
+	width  int
+	gate   chan struct{}
+	held   int
+	seen   []*http.Request // the data calls of the current round
+}
+
+func newConnServer(t *testing.T, tlsHTTP2 bool, startTLS bool) *connServer {
+	t.Helper()
+	s := &connServer{
+		fake:   utmstacktest.New(utmstacktest.Options{Clock: utmstacktest.NewClock(epoch), Users: map[string]string{testUser: testPassword}, Alerts: sampleAlerts()}),
+		closed: make(chan struct{}, 1000),
+		open:   map[net.Conn]bool{},
+		gate:   make(chan struct{}),
+	}
+	s.fake.SetFault(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/elasticsearch/property/values-with-count" {
+			s.hold(r)
+		}
+		return false
+	})
+	s.server = httptest.NewUnstartedServer(s.fake)
+	s.server.Config.ConnState = func(c net.Conn, state http.ConnState) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch state {
+		case http.StateNew:
+			s.opened++
+			s.open[c] = true
+		case http.StateClosed, http.StateHijacked:
+			delete(s.open, c)
+			s.closed <- struct{}{}
+		}
+	}
+	s.server.EnableHTTP2 = tlsHTTP2
+	if startTLS {
+		s.server.StartTLS()
+	} else {
+		s.server.Start()
+	}
+	t.Cleanup(s.server.Close)
+	return s
+}
+
+// hold waits until width calls are held, then lets them all through.
+func (s *connServer) hold(r *http.Request) {
+	s.mu.Lock()
+	gate := s.gate
+	s.seen = append(s.seen, r)
+	if s.held++; s.held >= s.width {
+		close(gate)
+		s.gate, s.held = make(chan struct{}), 0
+	}
+	s.mu.Unlock()
+	select {
+	case <-gate:
+	case <-time.After(10 * time.Second): // bounded: a round narrower than width fails below
+	}
+}
+
+// round makes n calls at once, all held until every one of them is in
+// flight, then ends the round as the collector does. It returns the data
+// requests the server saw.
+func (s *connServer) round(t *testing.T, c *utmstack.Client, n int) []*http.Request {
+	t.Helper()
+	s.mu.Lock()
+	s.width, s.seen = n, nil
+	s.mu.Unlock()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := c.ValuesWithCount(context.Background(), byStatus)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.CloseSpareConnections()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen
+}
+
+// counts returns connections opened so far and open now.
+func (s *connServer) counts() (opened, open int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opened, len(s.open)
+}
+
+// waitClosed waits, bounded, until n more connections have closed.
+func (s *connServer) waitClosed(t *testing.T, n int) {
+	t.Helper()
+	for i := range n {
+		select {
+		case <-s.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d connections closed after 10 s", i, n)
+		}
+	}
+}
+
+func (s *connServer) client(t *testing.T, keep int, creds utmstack.Credentials, cfg commoncfg.HTTPClientConfig) *utmstack.Client {
+	t.Helper()
+	u, _ := url.Parse(s.server.URL)
+	c, err := utmstack.New(utmstack.Options{URL: u, Credentials: creds, HTTP: cfg, Keep: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// tlsConfig trusts the test server's certificate.
+func (s *connServer) tlsConfig(http2 bool) commoncfg.HTTPClientConfig {
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.server.Certificate().Raw})
+	return commoncfg.HTTPClientConfig{EnableHTTP2: http2, TLSConfig: commoncfg.TLSConfig{CA: string(ca)}}
+}
+
+func TestOneConnectionKeptBetweenRounds(t *testing.T) {
+	s := newConnServer(t, false, false)
+	c := s.client(t, 1, password(), commoncfg.HTTPClientConfig{})
+	s.round(t, c, 4)
+	opened, _ := s.counts()
+	if opened != 4 {
+		t.Fatalf("a round of 4 calls at once opened %d connections, want 4", opened)
+	}
+	s.waitClosed(t, 3)
+	if _, open := s.counts(); open != 1 {
+		t.Fatalf("%d connections open after the round, want the 1 kept", open)
+	}
+	// The next probe of this target, one call at a time, reuses it.
+	s.round(t, c, 1)
+	s.round(t, c, 1)
+	if again, open := s.counts(); again != opened || open != 1 {
+		t.Fatalf("two one-call rounds opened %d more connections (%d open), want 0 (1)", again-opened, open)
+	}
+	// A round of 4 again: the kept one and 3 spares.
+	s.round(t, c, 4)
+	s.waitClosed(t, 3)
+	if again, open := s.counts(); again != opened+3 || open != 1 {
+		t.Fatalf("the second round of 4 opened %d more connections (%d open), want 3 (1)", again-opened, open)
+	}
+}
+
+func TestAsManyConnectionsKeptAsAsked(t *testing.T) {
+	s := newConnServer(t, false, false)
+	c := s.client(t, 4, password(), commoncfg.HTTPClientConfig{})
+	for range 3 {
+		s.round(t, c, 4)
+	}
+	if opened, open := s.counts(); opened != 4 || open != 4 {
+		t.Fatalf("three rounds of 4 calls opened %d connections, %d open, want 4 and 4", opened, open)
+	}
+}
+
+func TestCloseClosesEveryConnection(t *testing.T) {
+	s := newConnServer(t, false, false)
+	c := s.client(t, 2, password(), commoncfg.HTTPClientConfig{})
+	s.round(t, c, 2)
+	c.Close()
+	s.waitClosed(t, 2)
+	if _, open := s.counts(); open != 0 {
+		t.Fatalf("%d connections open after Close, want 0", open)
+	}
+}
+
+func TestHTTP2CarriesARoundOnTheKeptConnection(t *testing.T) {
+	s := newConnServer(t, true, true)
+	c := s.client(t, 1, password(), s.tlsConfig(true))
+	s.round(t, c, 4) // learns that the server speaks HTTP/2
+	opened, _ := s.counts()
+	for _, r := range s.round(t, c, 4) {
+		if r.ProtoMajor != 2 {
+			t.Fatalf("a call went over %s, want HTTP/2", r.Proto)
+		}
+	}
+	if again, _ := s.counts(); again != opened {
+		t.Fatalf("a round of 4 calls over HTTP/2 opened %d connections, want 0: the kept one carries them all", again-opened)
+	}
+}
+
+func TestSpareConnectionsResumeTheTLSSession(t *testing.T) {
+	s := newConnServer(t, false, true)
+	c := s.client(t, 1, password(), s.tlsConfig(false))
+	s.round(t, c, 4)
+	resumed := 0
+	for _, r := range s.round(t, c, 4) {
+		if r.ProtoMajor != 1 {
+			t.Fatalf("a call went over %s, want HTTP/1.1", r.Proto)
+		}
+		if r.TLS.DidResume {
+			resumed++
+		}
+	}
+	if resumed != 3 {
+		t.Fatalf("%d of the round's calls came over a resumed TLS session, want 3 (the spares; the kept one made the full handshake)", resumed)
+	}
+}
