@@ -103,6 +103,13 @@ func (p *periodic) record(kind refreshKind, calls []utmstack.ValuesRequest, os [
 	return p.snapshot()
 }
 
+// current returns the sightings as they stand.
+func (p *periodic) current() sightings {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.snapshot()
+}
+
 func (p *periodic) snapshot() sightings {
 	s := sightings{version: p.seen.version}
 	if p.seen.indexAlerts != nil {

@@ -327,3 +327,33 @@ func TestReloadDuringARoundKeepsItsSuccess(t *testing.T) {
 		t.Fatalf("last success after a reload during the successful round: %v, want %v", got, want)
 	}
 }
+
+// A scrape that joins a round and reaches its own deadline first answers
+// then: every query down, the incident counts down, the health series all
+// there.
+func TestJoinerAnswersAtItsOwnDeadline(t *testing.T) {
+	h := newHarness(t, knownAlerts(), "  timeout: 1h\n")
+	h.exporter.opts.TimeoutOffset = 0
+	held := make(chan struct{})
+	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if isDataCall(r) {
+			select {
+			case <-held:
+			case <-time.After(time.Minute): // a bound; the scrapes then fail the test
+			}
+		}
+		return false
+	})
+	first := asyncScrape(h.server.URL, "60")
+	waitForScrapes(t, 1)
+	body := <-asyncScrape(h.server.URL, "0.3")
+	for _, want := range []string{"utmstack_up 0", `utmstack_query_up{query="all"} 0`, "utmstack_incidents_up 0", "utmstack_exporter_target_info{"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the joiner's answer lacks %q:\n%s", want, body)
+		}
+	}
+	close(held)
+	if body := <-first; !strings.Contains(body, `utmstack_query_up{query="all"} 1`) {
+		t.Fatalf("the round's starter failed:\n%s", body)
+	}
+}

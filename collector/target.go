@@ -138,11 +138,16 @@ func (t *target) start(scrapeCtx context.Context) *round {
 	return r
 }
 
-// timedOut is the answer of a scrape whose deadline passed while it waited.
+// timedOut is the answer of a scrape whose deadline passed while it waited:
+// every query and the incident counts failed, the periodic sightings as
+// they stand.
 func (t *target) timedOut(err error) *roundResult {
-	r := &roundResult{finished: t.now(), queries: make([]queryResult, len(t.plans))}
+	r := &roundResult{finished: t.now(), queries: make([]queryResult, len(t.plans)), sightings: t.memory.periodic.current()}
 	for i, p := range t.plans {
 		r.queries[i] = queryResult{name: p.query.Name, err: err}
+	}
+	if t.incidents {
+		r.incidents = &incidentResult{err: err}
 	}
 	return r
 }
