@@ -4,7 +4,8 @@
 // exporter process and fake server, so its figures are its own: N
 // concurrent scrapers for -duration with every answer delayed by -latency,
 // then -scrapes sequential scrapes without latency. With two -exporter
-// binaries each phase runs A, B, A, B, ... for -rounds.
+// binaries each phase runs A, B, A, B, ... for -rounds. -targets measures
+// /probe instead (targets.go).
 package main
 
 import (
@@ -28,10 +29,11 @@ import (
 )
 
 type options struct {
-	exporters, args          []string
-	scrapers                 []int
-	rounds, scrapes, maxConc int
-	latency, duration, limit time.Duration
+	exporters, args                    []string
+	scrapers                           []int
+	rounds, scrapes, maxConc           int
+	targets, probers                   int
+	latency, duration, interval, limit time.Duration
 
 	dir      string
 	deadline time.Time
@@ -48,10 +50,13 @@ func main() {
 	scrapers := flag.String("scrapers", "1,2,10,50", "Concurrent scrapers of the latency phases; the p50 budget applies up to 10.")
 	flag.IntVar(&o.rounds, "rounds", 3, "Runs of each phase per exporter.")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "Delay of every upstream answer, except in the sequential phase.")
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "Length of each latency phase.")
+	flag.DurationVar(&o.duration, "duration", 0, "Length of each latency phase (default 10s), or of the -targets run (default 10m).")
 	flag.IntVar(&o.scrapes, "scrapes", 10000, "Sequential scrapes without latency (0 skips the phase).")
-	flag.IntVar(&o.maxConc, "max-concurrency", 4, "utmstack.max_concurrency of the exporter (1-64).")
-	flag.DurationVar(&o.limit, "limit", 10*time.Minute, "Bound on the whole run, build included.")
+	flag.IntVar(&o.maxConc, "max-concurrency", 4, "utmstack.max_concurrency of the exporter and of every target (1-64).")
+	flag.IntVar(&o.targets, "targets", 0, "Measure /probe over this many targets instead.")
+	flag.IntVar(&o.probers, "probers", 50, "With -targets: concurrent probing clients.")
+	flag.DurationVar(&o.interval, "interval", time.Minute, "With -targets: how often each target is probed.")
+	flag.DurationVar(&o.limit, "limit", 0, "Bound on the whole run, build included (default: 10m or -duration + 2m, the larger).")
 	flag.Parse()
 	o.args = strings.Fields(*args)
 	for _, f := range strings.Split(*scrapers, ",") {
@@ -59,8 +64,18 @@ func main() {
 			o.scrapers = append(o.scrapers, n)
 		}
 	}
-	if o.rounds < 1 || o.maxConc < 1 || o.maxConc > 64 {
-		fmt.Fprintln(os.Stderr, "loadtest: want -rounds >= 1 and -max-concurrency 1-64")
+	probing := o.targets > 0
+	if o.duration == 0 && probing {
+		o.duration = 10 * time.Minute
+	} else if o.duration == 0 {
+		o.duration = 10 * time.Second
+	}
+	if o.limit == 0 {
+		o.limit = max(10*time.Minute, o.duration+2*time.Minute)
+	}
+	if o.rounds < 1 || o.maxConc < 1 || o.maxConc > 64 || o.probers < 1 ||
+		(probing && (o.interval < time.Duration(o.targets)*time.Millisecond || o.duration < 2*o.interval || len(o.exporters) > 1)) {
+		fmt.Fprintln(os.Stderr, "loadtest: want -rounds and -probers >= 1, -max-concurrency 1-64; with -targets, one exporter, -interval >= 1ms per target and -duration >= 2 intervals")
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -85,6 +100,9 @@ func run(o options) (err error) {
 		runtime.NumCPU(), runtime.Version(), callsPerRound, o.maxConc, o.latency, o.floor())
 	for i, bin := range o.exporters {
 		fmt.Printf("Exporter %c: `%s`.\n", 'A'+i, bin)
+	}
+	if o.targets > 0 {
+		return runTargets(o)
 	}
 	fmt.Printf("%d round(s), exporters interleaved; a cell is the median (min–max), judged on the median.\n\n", o.rounds)
 	t := &table{exporters: len(o.exporters)}

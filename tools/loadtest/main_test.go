@@ -14,14 +14,19 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
-// TestConfigurationsLoad: the exporter accepts the configuration the load
-// test writes, with the password where it expects it.
+// TestConfigurationsLoad: the exporter accepts both configurations the load
+// test writes, with the password where each expects it.
 func TestConfigurationsLoad(t *testing.T) {
 	dir := t.TempDir()
+	passwordFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(passwordFile, []byte(password), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := func(k string) (string, bool) { return password, k == "UTMSTACK_PASSWORD" }
-	o := options{maxConc: 3}
+	o := options{maxConc: 3, targets: 25}
 	for name, text := range map[string]string{
-		"core": coreConfig(o, "http://127.0.0.1:1"),
+		"core":    coreConfig(o, "http://127.0.0.1:1"),
+		"targets": targetsConfig(o, "http://127.0.0.1:1", "http://127.0.0.1:2", passwordFile),
 	} {
 		path := filepath.Join(dir, name+".yml")
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
@@ -31,8 +36,11 @@ func TestConfigurationsLoad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, text)
 		}
-		if cfg.UTMStack.MaxConcurrency != 3 {
-			t.Errorf("%s: max_concurrency %d", name, cfg.UTMStack.MaxConcurrency)
+		if cfg.UTMStack.MaxConcurrency != 3 && name == "core" || name == "targets" && len(cfg.Targets) != 25 {
+			t.Errorf("%s: max_concurrency %d, %d targets", name, cfg.UTMStack.MaxConcurrency, len(cfg.Targets))
+		}
+		if tg, ok := cfg.Targets["t0024"]; name == "targets" && (!ok || tg.UTMStack.MaxConcurrency != 3 || tg.UTMStack.URL.Port() != "2") {
+			t.Errorf("target t0024: %+v", tg.UTMStack)
 		}
 	}
 }
