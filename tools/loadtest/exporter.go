@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -130,6 +131,14 @@ func (s scraper) get(url string) ([]byte, time.Duration, error) {
 		err = fmt.Errorf("%s, want 200 with utmstack_up 1: %.200s", resp.Status, body)
 	}
 	return body, took, err
+}
+
+var firstFailure sync.Once
+
+// logFailure prints the first failed scrape or probe: the tables count
+// failures, this says why.
+func logFailure(err error) {
+	firstFailure.Do(func() { fmt.Fprintln(os.Stderr, "loadtest: first failure:", err) })
 }
 
 // gauges reads unlabelled gauges from a text exposition; NaN when absent.

@@ -166,9 +166,9 @@ func build(o options) ([]string, error) {
 // -duration, every upstream answer delayed by -latency; or, for n = 0,
 // through -scrapes sequential scrapes without latency.
 func measure(o options, bin string, n int) ([]result, error) {
-	count, end, latency := 1_000_000, time.Now().Add(o.duration), o.latency
-	if n == 0 {
-		n, count, end, latency = 1, o.scrapes, o.deadline, 0
+	count, latency, sequential := 1_000_000, o.latency, n == 0
+	if sequential {
+		n, count, latency = 1, o.scrapes, 0
 	}
 	up := newUpstream(o.fake, latency)
 	defer up.Close()
@@ -181,7 +181,10 @@ func measure(o options, bin string, n int) ([]result, error) {
 	if _, _, err := s.get(e.url + "/metrics"); err != nil { // the login
 		return nil, fmt.Errorf("first scrape: %w", err)
 	}
-	calls0, logins, conns, cpu := up.calls.Load(), up.logins.Load(), up.conns.Load(), e.cpu()
+	calls0, logins, conns, cpu, end := up.calls.Load(), up.logins.Load(), up.conns.Load(), e.cpu(), time.Now().Add(o.duration)
+	if sequential {
+		end = o.deadline
+	}
 	var goroutines, heap, open []float64 // sampled 20 times by the first scraper
 	latencies := make([][]time.Duration, n)
 	var failed atomic.Int64
@@ -192,6 +195,7 @@ func measure(o options, bin string, n int) ([]result, error) {
 				body, took, err := s.get(e.url + "/metrics")
 				if err != nil {
 					failed.Add(1)
+					logFailure(err)
 					continue
 				}
 				if latencies[i] = append(latencies[i], took); i == 0 && (k%max(count/20, 1) == 0 || k == count-1) {
@@ -209,8 +213,8 @@ func measure(o options, bin string, n int) ([]result, error) {
 		{"failed scrapes", "", float64(failed.Load()), 0, 0},
 		{"logins after the first scrape", "", float64(up.logins.Load() - logins), 0, 0},
 	}
-	if latency > 0 {
-		budget := math.NaN() // N > 10 is only reported
+	if !sequential {
+		budget := nan // N > 10 is only reported
 		if n <= 10 {
 			budget = ms(o.floor())*1.1 + 5
 		}

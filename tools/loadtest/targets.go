@@ -56,7 +56,9 @@ func runTargets(o options) error {
 			for i := range jobs {
 				at := time.Since(start)
 				_, took, err := s.get(fmt.Sprintf("%s/probe?target=t%04d", e.url, i))
-				probes[p] = append(probes[p], probe{at, took, err == nil})
+				if probes[p] = append(probes[p], probe{at, took, err == nil}); err != nil {
+					logFailure(err)
+				}
 			}
 		})
 	}
