@@ -119,8 +119,11 @@ func run(o options) (err error) {
 				}
 				fmt.Fprintf(os.Stderr, "loadtest: %s, exporter %c, round %d\n", phase, 'A'+i, r+1)
 				res, err := measure(o, bin, n)
-				if err != nil {
+				switch {
+				case err != nil:
 					return fmt.Errorf("%s, exporter %c: %w", phase, 'A'+i, err)
+				case time.Now().After(o.deadline): // cut short: not a run to count
+					return errors.New("-limit reached: the table is partial")
 				}
 				t.add(phase, i, res)
 			}
