@@ -45,7 +45,7 @@ bench:
 	for i in 1 2 3 4 5 6; do $(GO) test -p 1 ./utmstack/ ./collector/ -run '^$$' -bench . -benchmem -count 1 -cpu 1 || exit 1; done
 
 bench-load:
-	$(GO) run ./tools/loadtest -latency 50ms -scrapers 50 -duration 30s
+	$(GO) run ./tools/loadtest -rounds 1 -duration 5s -scrapes 3000
 
 # A short run of every fuzz target (their seed corpora already run in unit).
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can

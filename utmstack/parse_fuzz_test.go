@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -196,16 +197,15 @@ func FuzzParseCounts(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, err := parseCounts(body)
-		if err == nil {
-			for k, n := range got {
-				if n < 0 {
-					t.Fatalf("negative count %d for %q", n, k)
-				}
+		if err != nil {
+			if got != nil {
+				t.Fatalf("error %q came with counts %v", err, got)
 			}
-			// The contract: a JSON object of counts, anything else is an error.
-			if !json.Valid(body) {
-				t.Fatalf("accepted a body that is not valid JSON: %q -> %v", body, got)
+			if msg := err.Error(); !strings.HasPrefix(msg, "expected ") && !strings.HasPrefix(msg, "count for key ") {
+				t.Fatalf("error %q does not say what was expected", msg)
 			}
+		} else {
+			checkAcceptedCounts(t, body, got)
 		}
 		want, ok := nonNegativeIntObject(body)
 		if !ok {
@@ -214,13 +214,32 @@ func FuzzParseCounts(f *testing.F) {
 		if err != nil {
 			t.Fatalf("rejected a JSON object of non-negative integers %q: %v", body, err)
 		}
-		if len(got) != len(want) {
-			t.Fatalf("got %d keys, want %d: %v vs %v", len(got), len(want), got, want)
-		}
-		for k, w := range want {
-			if g, ok := got[k]; !ok || g != w {
-				t.Fatalf("key %q: got %d (present %v), want %d", k, g, ok, w)
-			}
+		if !maps.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
 		}
 	})
+}
+
+// checkAcceptedCounts: an accepted answer is one JSON object whose every
+// value is a number literal equal to its count (no fraction dropped, no
+// overflow wrapped), and the counts survive encoding and parsing again.
+func checkAcceptedCounts(t *testing.T, body []byte, got map[string]int64) {
+	t.Helper()
+	var literals map[string]json.RawMessage
+	if err := json.Unmarshal(body, &literals); err != nil || len(literals) != len(got) {
+		t.Fatalf("accepted %q as %v, but it is not one JSON object with those keys (%v)", body, got, err)
+	}
+	for k, n := range got {
+		f, err := strconv.ParseFloat(string(literals[k]), 64)
+		if n < 0 || err != nil || f != float64(n) {
+			t.Fatalf("key %q: count %d from literal %s", k, n, literals[k])
+		}
+	}
+	again, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := parseCounts(again); err != nil || !maps.Equal(back, got) {
+		t.Fatalf("%v does not survive a round trip: %s gives %v, %v", got, again, back, err)
+	}
 }

@@ -64,11 +64,9 @@ func (c *Client) ValuesWithCount(ctx context.Context, req ValuesRequest) (map[st
 
 // parseCounts reads {"<key>": <count>, ...}: a JSON object of non-negative
 // integers. Anything else (an HTML page, an array, strings, fractions) is an
-// error that says what was expected.
+// error that says what was expected. A key given twice counts with its last
+// value, as encoding/json reads objects.
 func parseCounts(body []byte) (map[string]int64, error) {
-	if counts, ok := parsePlainCounts(body); ok {
-		return counts, nil
-	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var raw map[string]any
