@@ -114,18 +114,8 @@ func countryBreakdown(buckets map[string]int64, top int, total int64) []labelCou
 			countries = append(countries, labelCount{key, n})
 		}
 	}
-	slices.SortFunc(countries, func(a, b labelCount) int {
-		if c := cmp.Compare(b.count, a.count); c != 0 {
-			return c
-		}
-		return strings.Compare(a.label, b.label)
-	})
-	if len(countries) > top {
-		for _, c := range countries[top:] {
-			other += c.count
-		}
-		countries = countries[:top]
-	}
+	countries, rest := keepTop(countries, top)
+	other += rest
 	// The keys may be substrings of the whole answer; copy the few kept so
 	// the answer is not held until the next round.
 	for i := range countries {
@@ -176,19 +166,26 @@ func fieldBreakdown(buckets map[string]int64, top int, total int64) []labelCount
 		}
 		values = append(values, labelCount{label, n})
 	}
+	values, rest := keepTop(values, top)
+	return append(values, labelCount{labelOther, other + rest})
+}
+
+// keepTop sorts values by count, most first (ties by label), and returns
+// the top of them and the sum of the rest.
+func keepTop(values []labelCount, top int) (kept []labelCount, rest int64) {
 	slices.SortFunc(values, func(a, b labelCount) int {
 		if c := cmp.Compare(b.count, a.count); c != 0 {
 			return c
 		}
 		return strings.Compare(a.label, b.label)
 	})
-	if len(values) > top {
-		for _, v := range values[top:] {
-			other += v.count
-		}
-		values = values[:top]
+	if len(values) <= top {
+		return values, 0
 	}
-	return append(values, labelCount{labelOther, other})
+	for _, v := range values[top:] {
+		rest += v.count
+	}
+	return values[:top], rest
 }
 
 // labelValue makes a value from alert data a label value.
