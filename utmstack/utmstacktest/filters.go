@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/utmstack/utmstack_exporter/utmstack"
@@ -59,7 +60,7 @@ func (s *Server) decodeFilters(v any) ([]*filter, *mvcFailure) {
 		switch op := m["operator"].(type) {
 		case nil:
 		case string:
-			if !contains(names, op) {
+			if !slices.Contains(names, op) {
 				return nil, parseFailure("Cannot deserialize value of type `com.park.utmstack.domain.chart_builder.types.query.OperatorType` from String %q: not one of the values accepted for Enum class: [%s]", op, strings.Join(names, ", "))
 			}
 			f.op = op
@@ -75,15 +76,6 @@ func (s *Server) decodeFilters(v any) ([]*filter, *mvcFailure) {
 		out[i] = f
 	}
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // builderNames are SearchUtil's per-operator methods, which prefix its errors.

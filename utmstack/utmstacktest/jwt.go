@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -93,11 +94,8 @@ func parseJWT(key []byte, token string, now time.Time) (jwtClaims, error) {
 // hasAuthority reports whether the comma-separated auth claim holds one of want.
 func hasAuthority(auth string, want ...string) bool {
 	for _, a := range strings.Split(auth, ",") {
-		a = strings.TrimSpace(a)
-		for _, w := range want {
-			if a == w {
-				return true
-			}
+		if slices.Contains(want, strings.TrimSpace(a)) {
+			return true
 		}
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,14 +182,7 @@ func termQuery(ds *dataset, name, s string, now time.Time) (pred, error) {
 	case kindUnmapped:
 		return never, nil
 	case kindText:
-		return anyValue(f, func(v any) bool {
-			for _, t := range v.(textValue).tokens {
-				if t == s {
-					return true
-				}
-			}
-			return false
-		}), nil
+		return anyValue(f, func(v any) bool { return slices.Contains(v.(textValue).tokens, s) }), nil
 	case kindKeyword:
 		return anyValue(f, func(v any) bool { return v.(string) == s }), nil
 	}
