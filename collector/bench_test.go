@@ -32,7 +32,7 @@ import (
 )
 
 // benchTwentyQueries is 20 queries of 3 calls each (status for the total,
-// severity, country): 60 upstream calls per round.
+// severity, country): 60 counts per round, no ages, and the 4 incident counts.
 func benchTwentyQueries() string {
 	var b strings.Builder
 	b.WriteString("queries:\n")
@@ -44,14 +44,77 @@ func benchTwentyQueries() string {
 	return b.String()
 }
 
-// benchQuerySets are the configurations benchmarked, with their calls per round.
+// benchRound is what a round of a query set asks of UTMStack, periodic
+// calls aside.
+type benchRound struct{ values, searches, incidents int }
+
+func (r benchRound) total() int { return r.values + r.searches + r.incidents }
+
+// benchQuerySets are the configurations benchmarked, with their calls per
+// round: the built-in set's 8 counts (all by severity, status, country and
+// rule; open by severity, country and rule plus its total), 2 ages and 4
+// incident statuses.
 var benchQuerySets = []struct {
 	name  string
 	yaml  string
-	calls int
+	calls benchRound
 }{
-	{"builtin", "", 6},
-	{"20queries", benchTwentyQueries(), 60},
+	{"builtin", "", benchRound{8, 2, 4}},
+	{"20queries", benchTwentyQueries(), benchRound{60, 0, 4}},
+}
+
+const infoPath = "/management/info"
+
+// benchCalls counts upstream calls by kind. The periodic ones are the
+// unfiltered index counts (values-with-count without "@timestamp" in the
+// body) and GET /management/info, at most one of the two per round.
+type benchCalls struct{ values, searches, incidents, periodic, logins atomic.Int64 }
+
+func (c *benchCalls) count(path string, body []byte) {
+	switch {
+	case path == "/api/authenticate":
+		c.logins.Add(1)
+	case path == dataPath && bytes.Contains(body, []byte(`"@timestamp"`)):
+		c.values.Add(1)
+	case path == dataPath, path == infoPath:
+		c.periodic.Add(1)
+	case path == searchPath:
+		c.searches.Add(1)
+	case path == incidentsPath:
+		c.incidents.Add(1)
+	}
+}
+
+func (c *benchCalls) reset() {
+	for _, n := range []*atomic.Int64{&c.values, &c.searches, &c.incidents, &c.periodic, &c.logins} {
+		n.Store(0)
+	}
+}
+
+// check fails the benchmark unless n scrapes since the last reset made
+// exactly want's calls per scrape, at most one periodic call each, and no
+// login; it reports the calls per scrape.
+func (c *benchCalls) check(b *testing.B, want benchRound, n int) {
+	got := benchRound{int(c.values.Load()), int(c.searches.Load()), int(c.incidents.Load())}
+	periodic, logins := int(c.periodic.Load()), c.logins.Load()
+	b.ReportMetric(float64(got.total()+periodic)/float64(n), "calls/op")
+	if got != (benchRound{want.values * n, want.searches * n, want.incidents * n}) || periodic > n || logins != 0 {
+		b.Errorf("%d scrapes made %d counts, %d searches, %d incident counts, %d periodic calls, %d logins; want %+v per scrape, at most 1 periodic, no login",
+			n, got.values, got.searches, got.incidents, periodic, logins, want)
+	}
+}
+
+// benchCounting counts the calls that reach next.
+type benchCounting struct {
+	next http.Handler
+	benchCalls
+}
+
+func (h *benchCounting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	h.count(r.URL.Path, body)
+	h.next.ServeHTTP(w, r)
 }
 
 // benchEnv is an exporter served the way main serves it (Go and process
@@ -162,6 +225,8 @@ func (env *benchEnv) mustBeUp(tb testing.TB) {
 				tb.Fatalf("a query failed: %s", line)
 			}
 			queries++
+		case strings.HasPrefix(line, "utmstack_incidents_up ") && line != "utmstack_incidents_up 1":
+			tb.Fatalf("the incident counts failed: %s", line)
 		}
 	}
 	if !up || queries == 0 {
@@ -170,12 +235,12 @@ func (env *benchEnv) mustBeUp(tb testing.TB) {
 }
 
 // benchStub answers like UTMStack without evaluating anything: a login
-// with an opaque token, and canned values-with-count bodies chosen by the
-// request's field, so the figures are the exporter's cost, not the fake's.
+// with an opaque token, canned values-with-count bodies chosen by the
+// request's field, one document for an age, X-Total-Count for incidents and
+// a build version, so the figures are the exporter's cost, not the fake's.
 type benchStub struct {
-	status, severity, country []byte
-	calls                     atomic.Int64
-	logins                    atomic.Int64
+	status, severity, country, rule []byte
+	benchCalls
 }
 
 func newBenchStub(countries int) *benchStub {
@@ -183,16 +248,20 @@ func newBenchStub(countries int) *benchStub {
 		status:   []byte(`{"5":5120,"2":1377,"1":640,"3":212,"4":31}`),
 		severity: []byte(`{"1":3600,"2":2410,"3":1370}`),
 	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i := range countries {
-		if i > 0 {
-			b.WriteByte(',')
+	buckets := func(n int, key func(i int) string) []byte {
+		var b strings.Builder
+		b.WriteByte('{')
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"%s":%d`, key(i), 5000/(i+1)+1)
 		}
-		fmt.Fprintf(&b, `"%c%c":%d`, 'A'+i/26%26, 'A'+i%26, 5000/(i+1)+1)
+		b.WriteByte('}')
+		return []byte(b.String())
 	}
-	b.WriteByte('}')
-	s.country = []byte(b.String())
+	s.country = buckets(countries, func(i int) string { return fmt.Sprintf("%c%c", 'A'+i/26%26, 'A'+i%26) })
+	s.rule = buckets(12, func(i int) string { return fmt.Sprintf("Suspicious activity rule %d", i+1) })
 	return s
 }
 
@@ -201,6 +270,13 @@ func newBenchStub(countries int) *benchStub {
 var (
 	benchStatusField   = []byte(`{"field":"status"`)
 	benchSeverityField = []byte(`{"field":"severity"`)
+	benchRuleField     = []byte(`{"field":"name.keyword"`)
+	// UTMStack's search answer is a bare array of documents; a real alert
+	// has many more fields, of which the exporter reads only this one.
+	benchAlertDocument = []byte(`[{"@timestamp":"2026-11-20T11:58:31.204Z","name":"Suspicious activity rule 1","severity":3,"status":2}]`)
+	benchInfo          = []byte(`{"build":{"artifact":"utmstack","name":"UTMStack-API","version":"v11.0.1-community"},"activeProfiles":["prod"]}`)
+	benchIncident      = []byte(`[{"id":41,"incidentName":"Brute force","incidentStatus":"OPEN","incidentSeverity":3,"incidentCreatedDate":"2026-11-19T08:00:00Z"}]`)
+	benchIncidents     = map[string]string{"OPEN": "3", "IN_REVIEW": "1", "COMPLETED": "27", "MERGED": "0"}
 )
 
 func (s *benchStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -208,21 +284,33 @@ func (s *benchStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n, _ := io.ReadFull(r.Body, buf[:])
 	_, _ = io.Copy(io.Discard, r.Body)
 	body := buf[:n]
+	s.count(r.URL.Path, body)
 	var answer []byte
 	switch r.URL.Path {
 	case "/api/authenticate":
-		s.logins.Add(1)
 		answer = []byte(`{"success":true,"forceTfa":false,"token":"opaque-bench-token"}`)
 	case dataPath:
-		s.calls.Add(1)
 		switch {
 		case bytes.HasPrefix(body, benchStatusField):
 			answer = s.status
 		case bytes.HasPrefix(body, benchSeverityField):
 			answer = s.severity
+		case bytes.HasPrefix(body, benchRuleField):
+			answer = s.rule
 		default:
 			answer = s.country
 		}
+	case searchPath:
+		answer = benchAlertDocument
+	case incidentsPath:
+		// size=1: one incident on the page when there is any.
+		total := benchIncidents[r.URL.Query().Get("incidentStatus.equals")]
+		if answer = []byte(`[]`); total != "0" {
+			answer = benchIncident
+		}
+		w.Header().Set("X-Total-Count", total)
+	case infoPath:
+		answer = benchInfo
 	default:
 		http.NotFound(w, r)
 		return
@@ -244,21 +332,17 @@ func BenchmarkScrape(b *testing.B) {
 	for _, qs := range benchQuerySets {
 		b.Run("fake/"+qs.name, func(b *testing.B) {
 			clock := utmstacktest.NewClock(epoch)
-			fake := utmstacktest.New(utmstacktest.Options{Clock: clock, Users: map[string]string{testUser: testPassword},
-				Alerts: utmstacktest.DemoAlerts(epoch, 2000, 1)})
+			fake := &benchCounting{next: utmstacktest.New(utmstacktest.Options{Clock: clock, Users: map[string]string{testUser: testPassword},
+				Alerts: utmstacktest.DemoAlerts(epoch, 2000, 1)})}
 			env := newBenchEnv(b, fake, clock, qs.yaml)
 			env.mustBeUp(b)
-			before := fake.Requests(http.MethodPost, dataPath)
+			fake.reset()
 			var buf bytes.Buffer
 			b.ReportAllocs()
 			for b.Loop() {
 				env.scrape(b, &buf)
 			}
-			calls := fake.Requests(http.MethodPost, dataPath) - before
-			b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
-			if calls != qs.calls*b.N {
-				b.Errorf("%d upstream calls in %d scrapes, want %d per scrape", calls, b.N, qs.calls)
-			}
+			fake.check(b, qs.calls, b.N)
 		})
 	}
 	for _, qs := range benchQuerySets {
@@ -270,20 +354,13 @@ func BenchmarkScrape(b *testing.B) {
 				stub := newBenchStub(countries)
 				env := newBenchEnv(b, stub, nil, qs.yaml)
 				env.mustBeUp(b)
-				before := stub.calls.Load()
+				stub.reset()
 				var buf bytes.Buffer
 				b.ReportAllocs()
 				for b.Loop() {
 					env.scrape(b, &buf)
 				}
-				calls := int(stub.calls.Load() - before)
-				b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
-				if calls != qs.calls*b.N {
-					b.Errorf("%d upstream calls in %d scrapes, want %d per scrape", calls, b.N, qs.calls)
-				}
-				if n := stub.logins.Load(); n != 1 {
-					b.Fatalf("%d logins, want 1", n)
-				}
+				stub.check(b, qs.calls, b.N)
 			})
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,10 +26,9 @@ import (
 // exporter is one exporter binary running as a child process; its log
 // (warnings and errors) goes to this command's stderr.
 type exporter struct {
-	cmd         *exec.Cmd
 	proc        procfs.Proc
 	url, config string
-	done        chan struct{}
+	stop        func() // SIGTERM, SIGKILL after 5 s, and the exit
 }
 
 var runs atomic.Int64 // numbers each run's configuration file
@@ -41,86 +40,77 @@ func startExporter(o options, bin, config string) (*exporter, error) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	e := &exporter{url: "http://" + addr, config: filepath.Join(o.dir, fmt.Sprintf("run%03d.yml", runs.Add(1))), done: make(chan struct{})}
+	e := &exporter{url: "http://" + addr, config: filepath.Join(o.dir, fmt.Sprintf("run%03d.yml", runs.Add(1)))}
 	if err := os.WriteFile(e.config, []byte(config), 0o600); err != nil {
 		return nil, err
 	}
-	e.cmd = exec.Command(bin, append([]string{"--config.file=" + e.config, "--web.listen-address=" + addr, "--log.level=warn"}, o.args...)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "--config.file="+e.config, "--web.listen-address="+addr, "--log.level=warn")
+	cmd.Cancel, cmd.WaitDelay = func() error { return cmd.Process.Signal(syscall.SIGTERM) }, 5*time.Second
 	// This environment's GOMAXPROCS would override the exporter's own default.
-	e.cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }),
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }),
 		"UTMSTACK_PASSWORD="+password)
-	e.cmd.Stderr = os.Stderr
-	if err := e.cmd.Start(); err != nil {
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
 		return nil, err
 	}
-	go func() { _ = e.cmd.Wait(); close(e.done) }()
-	e.proc, err = procfs.NewProc(e.cmd.Process.Pid)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	e.stop = func() { cancel(); <-done }
+	if e.proc, err = procfs.NewProc(cmd.Process.Pid); err != nil {
+		e.stop()
+		return nil, err
+	}
 	client := &http.Client{Timeout: time.Second}
-	for try := 1; err == nil; try++ { // until /-/ready answers 200: at most 400 tries, 50 ms apart
+	for try := 0; try < 400 && time.Now().Before(o.deadline); try++ { // until /-/ready answers 200, 50 ms apart
 		if resp, err := client.Get(e.url + "/-/ready"); err == nil {
 			if _ = resp.Body.Close(); resp.StatusCode == http.StatusOK {
 				return e, nil
 			}
 		}
 		select {
-		case <-e.done:
-			err = errors.New("the exporter exited")
+		case <-done:
+			cancel()
+			return nil, errors.New("the exporter exited")
 		case <-time.After(50 * time.Millisecond):
-			if try == 400 || time.Now().After(o.deadline) {
-				err = errors.New("the exporter did not become ready")
-			}
 		}
 	}
 	e.stop()
-	return nil, err
+	return nil, errors.New("the exporter did not become ready")
 }
 
-// stop sends SIGTERM, SIGKILL after 5 s, and waits for the exit.
-func (e *exporter) stop() {
-	_ = e.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-e.done:
-	case <-time.After(5 * time.Second):
-		_ = e.cmd.Process.Kill()
-		<-e.done
-	}
-}
-
-// cpu is the exporter's user and system time so far, in seconds, read live
-// so that a phase leaves out the start and the first scrape's login.
+// cpu is the exporter's user and system time so far, in seconds, read
+// while it runs so that a phase leaves out the start and the first login.
 func (e *exporter) cpu() float64 {
-	st, err := e.proc.Stat()
-	if err != nil {
-		return math.NaN()
+	if st, err := e.proc.Stat(); err == nil {
+		return st.CPUTime()
 	}
-	return st.CPUTime()
+	return math.NaN()
 }
 
-// status is /proc/<pid>/status. Its VmHWM is the peak RSS, which the Maxrss
-// of wait4 is not: os/exec starts children with vfork, and exec keeps this
-// process's peak as the child's.
+// status is /proc/<pid>/status, read while the exporter runs. Its VmHWM is
+// the peak RSS; wait4's Maxrss is not: os/exec starts children with vfork,
+// and exec keeps this process's peak as the child's.
 func (e *exporter) status() procfs.ProcStatus {
 	st, _ := e.proc.NewStatus()
 	return st
 }
 
-// scraper scrapes like Prometheus: the text format, the scrape timeout
-// header, gzip (the transport asks for it and inflates the answer),
-// keep-alive connections.
-type scraper struct{ *http.Client }
-
-func newScraper(conns int) scraper {
-	return scraper{&http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}}
+// newClient scrapes like Prometheus over up to conns keep-alive
+// connections; gzip is asked for and inflated by the transport.
+func newClient(conns int) *http.Client {
+	return &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
 }
 
-// get returns the answer and the time to its last byte; an answer without
-// utmstack_up 1 is an error.
-func (s scraper) get(url string) ([]byte, time.Duration, error) {
+// scrape returns the answer and the time to its last byte; an answer
+// without utmstack_up 1 is an error.
+func scrape(c *http.Client, url string) ([]byte, time.Duration, error) {
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
 	start := time.Now()
-	resp, err := s.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -133,12 +123,12 @@ func (s scraper) get(url string) ([]byte, time.Duration, error) {
 	return body, took, err
 }
 
-var firstFailure sync.Once
-
-// logFailure prints the first failed scrape or probe: the tables count
-// failures, this says why.
-func logFailure(err error) {
-	firstFailure.Do(func() { fmt.Fprintln(os.Stderr, "loadtest: first failure:", err) })
+// logFailure prints the first of a run's failures: the table counts them,
+// this says why.
+func logFailure(err error, nth int64) {
+	if nth == 1 {
+		fmt.Fprintln(os.Stderr, "loadtest: first failure:", err)
+	}
 }
 
 // gauges reads unlabelled gauges from a text exposition; NaN when absent.

@@ -23,10 +23,9 @@ func TestConfigurationsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := func(k string) (string, bool) { return password, k == "UTMSTACK_PASSWORD" }
-	o := options{maxConc: 3, targets: 25}
 	for name, text := range map[string]string{
-		"core":    coreConfig(o, "http://127.0.0.1:1"),
-		"targets": targetsConfig(o, "http://127.0.0.1:1", "http://127.0.0.1:2", passwordFile),
+		"core":    coreConfig("http://127.0.0.1:1"),
+		"targets": targetsConfig(25, "http://127.0.0.1:1", "http://127.0.0.1:2", passwordFile),
 	} {
 		path := filepath.Join(dir, name+".yml")
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
@@ -36,17 +35,18 @@ func TestConfigurationsLoad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, text)
 		}
-		if cfg.UTMStack.MaxConcurrency != 3 && name == "core" || name == "targets" && len(cfg.Targets) != 25 {
+		if cfg.UTMStack.MaxConcurrency != maxConcurrency && name == "core" || name == "targets" && len(cfg.Targets) != 25 {
 			t.Errorf("%s: max_concurrency %d, %d targets", name, cfg.UTMStack.MaxConcurrency, len(cfg.Targets))
 		}
-		if tg, ok := cfg.Targets["t0024"]; name == "targets" && (!ok || tg.UTMStack.MaxConcurrency != 3 || tg.UTMStack.URL.Port() != "2") {
+		if tg, ok := cfg.Targets["t0024"]; name == "targets" && (!ok || tg.UTMStack.MaxConcurrency != maxConcurrency || tg.UTMStack.URL.Port() != "2") {
 			t.Errorf("target t0024: %+v", tg.UTMStack)
 		}
 	}
 }
 
-// TestUpstreamCountsAndReplays: calls, logins and connections are counted,
-// and a repeated body is answered without the fake evaluating it again.
+// TestUpstreamCountsAndReplays: each kind of call is counted, a round by
+// its OPEN incident count, and a repeated request is answered without the
+// fake evaluating it again.
 func TestUpstreamCountsAndReplays(t *testing.T) {
 	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}, Alerts: utmstacktest.DemoAlerts(time.Now(), 50, 1)})
 	up := newUpstream(fake, 0)
@@ -57,19 +57,38 @@ func TestUpstreamCountsAndReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	req := utmstack.ValuesRequest{Index: "v11-alert-*", Field: "severity", Top: 10}
-	first, err := c.ValuesWithCount(context.Background(), req)
+	ctx := context.Background()
+	window := []utmstack.Filter{{Field: "@timestamp", Operator: "IS_BETWEEN", Value: []string{"now-24h/m", "now/m"}}}
+	counted := utmstack.ValuesRequest{Index: "v11-alert-*", Field: "severity", Filters: window, Top: 10}
+	first, err := c.ValuesWithCount(ctx, counted)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.ValuesWithCount(context.Background(), req)
+	again, err := c.ValuesWithCount(ctx, counted)
 	if err != nil || len(again) == 0 || len(again) != len(first) {
 		t.Fatalf("replayed answer %v (%v), first %v", again, err, first)
 	}
+	for _, call := range []func() error{
+		func() error {
+			_, err := c.ValuesWithCount(ctx, utmstack.ValuesRequest{Index: "v11-alert-*", Field: "status", Top: 5})
+			return err
+		},
+		func() error { _, err := c.Version(ctx); return err },
+		func() error { _, _, err := c.AlertTime(ctx, "v11-alert-*", window, true); return err },
+		func() error { _, err := c.CountIncidents(ctx, "OPEN"); return err },
+		func() error { _, err := c.CountIncidents(ctx, "MERGED"); return err },
+		func() error { _, err := c.CountIncidents(ctx, "OPEN"); return err },
+	} {
+		if err := call(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	evaluated := fake.Requests("POST", "/api/elasticsearch/property/values-with-count")
-	if up.calls.Load() != 2 || evaluated != 1 || up.logins.Load() != 1 || up.conns.Load() != 1 {
-		t.Fatalf("calls %d (evaluated %d), logins %d, connections %d; want 2 (1), 1, 1",
-			up.calls.Load(), evaluated, up.logins.Load(), up.conns.Load())
+	if got, want := up.counts(), (counts{values: 2, periodic: 2, searches: 1, incidents: 3, logins: 1, roundsOf: 2}); got != want || evaluated != 2 || up.conns.Load() != 1 {
+		t.Fatalf("counts %v, values-with-count evaluated %d, %d connections; want %v, 2, 1", got, evaluated, up.conns.Load(), want)
+	}
+	if got := fake.Requests("GET", "/api/utm-incidents"); got != 2 {
+		t.Errorf("the fake counted %d incident counts, want 2: the repeated OPEN count replayed", got)
 	}
 }
 
@@ -77,29 +96,36 @@ func TestCells(t *testing.T) {
 	for _, tc := range []struct {
 		r      result
 		values []float64
-		budget string
 		cell   string
 	}{
-		{result{"cpu", " ms", 0, -inf, 2}, []float64{2.5, 1.25, 1.5}, "≤ 2 ms", "1.5 ms (1.25–2.5), yes"},
-		{result{"cpu", " ms", 0, -inf, 2}, []float64{2.5, 1.25, 3}, "≤ 2 ms", "2.5 ms (1.25–3), **no**"},
-		{result{"per round", "", 0, 45, inf}, []float64{44, 50}, "≥ 45", "47 (44–50), yes"},
-		{result{"calls", "", 0, 6, 6}, []float64{6}, "= 6", "6, yes"},
-		{result{"p99", " ms", 0, nan, nan}, []float64{123.456789}, "reported", "123.5 ms"},
-		{result{"p50", " ms", 0, -inf, nan}, []float64{0.000123456}, "reported", "0.0001235 ms"},
-		{result{"failed", "", 0, 0, 0}, []float64{0, 0, 0}, "= 0", "0, yes"},
-		{result{"none", "", 0, 0, 0}, nil, "= 0", ""},
+		{result{"cpu", " ms", 0, "≤ 2"}, []float64{2.5, 1.25, 1.5}, "1.5 ms (1.25–2.5), yes"},
+		{result{"cpu", " ms", 0, "≤ 2"}, []float64{2.5, 1.25, 3}, "2.5 ms (1.25–3), **no**"},
+		{result{"per round", "", 0, "≥ 45"}, []float64{44, 50}, "47 (44–50), yes"},
+		{result{"per round", "", 0, "≥ 45"}, []float64{44}, "44, **no**"},
+		{result{"calls", "", 0, "= 8"}, []float64{8}, "8, yes"},
+		{result{"calls", "", 0, "= 8"}, []float64{8.0001}, "8, **no**"},
+		{result{"cpu", " ms", 0, "reported"}, []float64{123.456789}, "123.5 ms"},
+		{result{"p50", " ms", 0, "reported"}, []float64{0.000123456}, "0.0001235 ms"},
+		{result{"none", "", 0, "= 0"}, nil, ""},
 	} {
-		if got := tc.r.budget(); got != tc.budget {
-			t.Errorf("%v: budget %q, want %q", tc.r, got, tc.budget)
-		}
 		if got := tc.r.cell(tc.values); got != tc.cell {
 			t.Errorf("%v %v: cell %q, want %q", tc.r, tc.values, got, tc.cell)
 		}
 	}
-	if got := percentile([]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 4 * time.Millisecond}, 50); got != 2 {
+	if got := p50([]time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 4 * time.Millisecond}); got != 2 {
 		t.Errorf("p50 of 1-4 ms = %v, want 2", got)
 	}
-	if got := percentile(nil, 50); !math.IsNaN(got) {
+	if got := p50(nil); !math.IsNaN(got) {
 		t.Errorf("p50 of nothing = %v, want NaN", got)
+	}
+}
+
+// TestFloor: 14 calls at most 4 at a time are 4 waves; a 15th, periodic,
+// call adds none, a 17th would.
+func TestFloor(t *testing.T) {
+	for calls, want := range map[float64]time.Duration{14: 200 * time.Millisecond, 14.0004: 200 * time.Millisecond, 15: 200 * time.Millisecond, 17: 250 * time.Millisecond, 6: 100 * time.Millisecond} {
+		if got := floor(calls, 50*time.Millisecond); got != want {
+			t.Errorf("floor of %v calls = %v, want %v", calls, got, want)
+		}
 	}
 }
