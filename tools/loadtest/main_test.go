@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,8 +46,8 @@ func TestConfigurationsLoad(t *testing.T) {
 }
 
 // TestUpstreamCountsAndReplays: each kind of call is counted, a round by
-// its OPEN incident count, and a repeated request is answered without the
-// fake evaluating it again.
+// query all's windowed status count, and a repeated request is answered
+// without the fake evaluating it again.
 func TestUpstreamCountsAndReplays(t *testing.T) {
 	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}, Alerts: utmstacktest.DemoAlerts(time.Now(), 50, 1)})
 	up := newUpstream(fake, 0)
@@ -68,9 +69,18 @@ func TestUpstreamCountsAndReplays(t *testing.T) {
 	if err != nil || len(again) == 0 || len(again) != len(first) {
 		t.Fatalf("replayed answer %v (%v), first %v", again, err, first)
 	}
+	open := append(slices.Clone(window), utmstack.Filter{Field: "status", Operator: "IS", Value: 2})
 	for _, call := range []func() error{
 		func() error {
 			_, err := c.ValuesWithCount(ctx, utmstack.ValuesRequest{Index: "v11-alert-*", Field: "status", Top: 5})
+			return err
+		},
+		func() error { // all's status count: a round
+			_, err := c.ValuesWithCount(ctx, utmstack.ValuesRequest{Index: "v11-alert-*", Field: "status", Filters: window, Top: 20})
+			return err
+		},
+		func() error { // open's: not a round
+			_, err := c.ValuesWithCount(ctx, utmstack.ValuesRequest{Index: "v11-alert-*", Field: "status", Filters: open, Top: 20})
 			return err
 		},
 		func() error { _, err := c.Version(ctx); return err },
@@ -84,8 +94,8 @@ func TestUpstreamCountsAndReplays(t *testing.T) {
 		}
 	}
 	evaluated := fake.Requests("POST", "/api/elasticsearch/property/values-with-count")
-	if got, want := up.counts(), (counts{values: 2, periodic: 2, searches: 1, incidents: 3, logins: 1, roundsOf: 2}); got != want || evaluated != 2 || up.conns.Load() != 1 {
-		t.Fatalf("counts %v, values-with-count evaluated %d, %d connections; want %v, 2, 1", got, evaluated, up.conns.Load(), want)
+	if got, want := up.counts(), (counts{values: 4, periodic: 2, searches: 1, incidents: 3, logins: 1, roundsOf: 1}); got != want || evaluated != 4 || up.conns.Load() != 1 {
+		t.Fatalf("counts %v, values-with-count evaluated %d, %d connections; want %v, 4, 1", got, evaluated, up.conns.Load(), want)
 	}
 	if got := fake.Requests("GET", "/api/utm-incidents"); got != 2 {
 		t.Errorf("the fake counted %d incident counts, want 2: the repeated OPEN count replayed", got)

@@ -26,7 +26,7 @@ const (
 	incidents        // GET /api/utm-incidents, one per status
 	periodic         // an unfiltered values-with-count per index pattern, or GET /management/info
 	logins           // POST /api/authenticate
-	roundsOf         // the OPEN incident count, made exactly once per round
+	roundsOf         // query all's status count, made exactly once per round by every version
 	kinds
 )
 
@@ -82,15 +82,16 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/api/authenticate":
 		u.n[logins].Add(1)
 	case p == "/api/elasticsearch/property/values-with-count" && bytes.Contains(body, []byte(`"@timestamp"`)):
-		u.n[values].Add(1)
+		// all has no filter of its own; open's is status IS 2.
+		if u.n[values].Add(1); bytes.Contains(body, []byte(`"field":"status"`)) && !bytes.Contains(body, []byte(`"value":2`)) {
+			u.n[roundsOf].Add(1)
+		}
 	case p == "/api/elasticsearch/property/values-with-count" || p == "/management/info":
 		u.n[periodic].Add(1)
 	case p == "/api/elasticsearch/search":
 		u.n[searches].Add(1)
 	case p == "/api/utm-incidents":
-		if u.n[incidents].Add(1); r.URL.Query().Get("incidentStatus.equals") == "OPEN" {
-			u.n[roundsOf].Add(1)
-		}
+		u.n[incidents].Add(1)
 	}
 	if u.latency > 0 {
 		select {
