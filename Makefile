@@ -58,23 +58,29 @@ fuzz:
 	done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./config/
 
-# The shipped alert rules and scrape config, with their promtool unit tests.
+# The shipped alert rules, scrape configs and Alertmanager configuration,
+# with the rules' promtool unit tests.
 rules-test: prometheus-deps
 	promtool check config examples/prometheus/prometheus.yml
 	promtool check config examples/prometheus/probe.yml
 	promtool check config examples/prometheus/probe-sharded.yml
+	promtool check rules examples/prometheus/alerts.yml
 	promtool test rules examples/prometheus/alerts_test.yml
+	amtool check-config examples/alertmanager/alertmanager.yml
 
-# prometheus and promtool come from the Debian package; installed here when
+# prometheus, promtool, prometheus-alertmanager and amtool come from the
+# Debian packages prometheus and prometheus-alertmanager; installed here when
 # missing and this is a Debian-like machine where we are root.
+PROMETHEUS_TOOLS := prometheus promtool prometheus-alertmanager amtool
 prometheus-deps:
-	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then \
+	@missing=; for tool in $(PROMETHEUS_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing the Debian package prometheus (for prometheus and promtool)"; \
+	    echo "Installing the Debian packages prometheus and prometheus-alertmanager (for$$missing)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
 	  else \
-	    echo "prometheus and promtool are needed: install the package prometheus (apt-get install prometheus)"; exit 1; \
+	    echo "Missing:$$missing. Install the packages prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager)"; exit 1; \
 	  fi; \
 	fi
 
