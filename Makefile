@@ -1,6 +1,7 @@
-# Self-contained: only the Go toolchain (and, for the end-to-end test, the
-# Debian package "prometheus") are needed. Prometheus' Makefile.common is not
-# used because it downloads promu and golangci-lint from GitHub.
+# Self-contained: only the Go toolchain (and, for the end-to-end test and the
+# demo, the Debian packages prometheus and prometheus-alertmanager) are
+# needed. Prometheus' Makefile.common is not used because it downloads promu
+# and golangci-lint from GitHub.
 
 GO        ?= go
 BIN       := utmstack_exporter
@@ -13,7 +14,7 @@ BUILDDATE := $(shell date -u +%Y%m%d-%H:%M:%S)
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) \
              -X $(PKG).Branch=$(BRANCH) -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: all build fake test unit e2e rules-test fuzz bench bench-load prometheus-deps check lint fmt-check vet tidy-check config-check demo clean
+.PHONY: all build fake test unit e2e rules-test fuzz bench bench-load prometheus-deps demo-deps check lint fmt-check vet tidy-check config-check demo docker clean
 
 all: check build
 
@@ -23,9 +24,18 @@ build:
 fake:
 	$(GO) build -o .build/fake-utmstack ./tools/fake-utmstack
 
-# A fake UTMStack with a generated alert set, and the exporter scraping it.
-demo: build fake
-	./scripts/demo.sh
+# The whole chain on one machine: a fake UTMStack whose alerts live, the
+# exporter, Prometheus with the shipped rules, Alertmanager with the shipped
+# configuration, and the notifications printed on the terminal (tools/demo).
+# exec: the demo, not a shell, gets Ctrl-C and stops everything cleanly.
+demo: build demo-deps
+	$(GO) build -o .build/demo ./tools/demo
+	exec ./.build/demo
+
+# prometheus-deps for the demo: installs what it can, and the demo runs
+# without what it cannot (it says what it left out).
+demo-deps:
+	@$(MAKE) --no-print-directory prometheus-deps DEPS_OPTIONAL=1
 
 # The command the README and CI run.
 test: check unit config-check rules-test fuzz e2e
@@ -70,7 +80,8 @@ rules-test: prometheus-deps
 
 # prometheus, promtool, prometheus-alertmanager and amtool come from the
 # Debian packages prometheus and prometheus-alertmanager; installed here when
-# missing and this is a Debian-like machine where we are root.
+# missing and this is a Debian-like machine where we are root. With
+# DEPS_OPTIONAL=1 (make demo) a failure is reported, not fatal.
 PROMETHEUS_TOOLS := prometheus promtool prometheus-alertmanager amtool
 prometheus-deps:
 	@missing=; for tool in $(PROMETHEUS_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
@@ -78,9 +89,11 @@ prometheus-deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing the Debian packages prometheus and prometheus-alertmanager (for$$missing)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null \
+	    || { echo "apt-get could not install them"; [ -n "$(DEPS_OPTIONAL)" ]; }; \
 	  else \
-	    echo "Missing:$$missing. Install the packages prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager)"; exit 1; \
+	    echo "Missing:$$missing. Install the packages prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager)"; \
+	    [ -n "$(DEPS_OPTIONAL)" ]; \
 	  fi; \
 	fi
 
