@@ -126,11 +126,24 @@ tidy-check:
 	mv .go.mod.bak go.mod; mv .go.sum.bak go.sum; exit $$status
 
 # Checks examples/utmstack.yml as shipped, its password_file pointed at a
-# temporary file (the /etc path does not exist here).
+# temporary file (the /etc path does not exist here), and the container
+# image's configuration with the password from UTMSTACK_PASSWORD.
 config-check: build
 	@tmp=$$(mktemp -d); echo example-password > $$tmp/password; \
 	sed "s#/etc/utmstack_exporter/password#$$tmp/password#" examples/utmstack.yml > $$tmp/utmstack.yml; \
 	./$(BIN) --config.check --config.file=$$tmp/utmstack.yml; status=$$?; rm -rf $$tmp; exit $$status
+	@env -u UTMSTACK_API_KEY -u UTMSTACK_INTERNAL_KEY UTMSTACK_PASSWORD=example-password \
+	  ./$(BIN) --config.check --config.file=examples/docker/utmstack.yml
+
+# The container image: the linux binary where the Dockerfile expects it
+# (.build/linux-<arch>/, promu's layout), then docker build. Needs a Docker
+# engine; DOCKER=podman works too.
+DOCKER       ?= docker
+DOCKER_ARCH  ?= amd64
+DOCKER_IMAGE ?= utmstack-exporter
+docker:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DOCKER_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o .build/linux-$(DOCKER_ARCH)/$(BIN) .
+	$(DOCKER) build --build-arg ARCH=$(DOCKER_ARCH) -t $(DOCKER_IMAGE):$(VERSION) -t $(DOCKER_IMAGE):latest .
 
 clean:
 	rm -rf $(BIN) .build .demo
