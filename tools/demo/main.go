@@ -43,7 +43,7 @@ type flags struct {
 	interval                                           time.Duration
 	alerts                                             int
 	seed                                               int64
-	every, highEvery, burstEvery                       time.Duration
+	every, highEvery, burstEvery, incidentEvery        time.Duration
 }
 
 func main() {
@@ -62,6 +62,7 @@ func main() {
 	flag.DurationVar(&f.every, "every", 20*time.Second, "Mean time between two new alerts, bursts aside.")
 	flag.DurationVar(&f.highEvery, "high-every", 4*time.Minute, "Mean time between two high-severity alerts.")
 	flag.DurationVar(&f.burstEvery, "burst-every", 10*time.Minute, "Mean time between two bursts of alerts.")
+	flag.DurationVar(&f.incidentEvery, "incident-every", 5*time.Minute, "Mean time between two new incidents.")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -99,10 +100,12 @@ func run(ctx context.Context, f flags) error {
 		return c
 	}
 
-	// The fake UTMStack, its alerts stepped forward at every interval.
+	// The fake UTMStack, its alerts and incidents stepped forward at every
+	// interval.
 	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}})
 	living := utmstacktest.NewLiving(fake, time.Now(), utmstacktest.LivingOptions{
 		History: f.alerts, Seed: f.seed, Every: f.every, HighEvery: f.highEvery, BurstEvery: f.burstEvery,
+		IncidentEvery: f.incidentEvery,
 	})
 	fakeURL, err := serve(ctx, f.fake, fake)
 	if err != nil {
@@ -304,7 +307,8 @@ func explainCounts(alerts []utmstacktest.Alert, now time.Time, f flags) string {
 	return fmt.Sprintf("  The fake UTMStack holds %d alerts of the last 5 days. utmstack_alerts{query=\"all\"} counts\n"+
 		"  those of the last 24 hours (the window): %d; without the %d tagged \"False positive\"\n"+
 		"  (exclude_false_positives) and the %d echoes of an earlier alert (exclude_echoes): %d.\n"+
-		"  New alerts arrive about every %s, a burst of 20 about every %s and a high-severity\n"+
-		"  alert about every %s; analysts take them into review and complete them.",
-		len(alerts), inWindow, falsePositives, echoes, inWindow-falsePositives-echoes, f.every, f.burstEvery, f.highEvery)
+		"  New alerts arrive about every %s, a burst of 20 about every %s, a high-severity\n"+
+		"  alert about every %s and an incident about every %s; analysts take them into\n"+
+		"  review and complete them.",
+		len(alerts), inWindow, falsePositives, echoes, inWindow-falsePositives-echoes, f.every, f.burstEvery, f.highEvery, f.incidentEvery)
 }

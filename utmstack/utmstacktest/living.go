@@ -2,6 +2,7 @@ package utmstacktest
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -34,6 +35,11 @@ type LivingOptions struct {
 	Retention time.Duration
 	// Max bounds the number of alerts kept, the oldest dropped first (20000).
 	Max int
+	// Incidents is the number of incidents at the start, as DemoIncidents
+	// makes them (History/40); IncidentEvery the mean time between two new
+	// ones (1h). Analysts take open incidents into review and complete them.
+	Incidents     int
+	IncidentEvery time.Duration
 }
 
 func (o LivingOptions) withDefaults() LivingOptions {
@@ -58,6 +64,10 @@ func (o LivingOptions) withDefaults() LivingOptions {
 	if o.Max <= 0 {
 		o.Max = 20000
 	}
+	if o.Incidents <= 0 {
+		o.Incidents = max(o.History/40, 1)
+	}
+	def(&o.IncidentEvery, time.Hour)
 	return o
 }
 
@@ -73,11 +83,18 @@ const (
 
 var meanPickup = map[int64]time.Duration{3: 6 * time.Minute, 2: 40 * time.Minute, 1: 2 * time.Hour}
 
+// Incidents: open until an analyst takes them into review, then completed.
+const (
+	meanIncidentPickup = 20 * time.Minute
+	meanIncidentWork   = 45 * time.Minute
+)
+
 // Living makes a Server's alerts change over time as in a working SOC: new
 // alerts arrive at a steady rate, with bursts and now and then a
 // high-severity one, and analysts move them from open to in review to
-// completed. Each Step advances it to a given time and gives the server
-// the alerts of that moment; Run steps it on a ticker.
+// completed; incidents are opened and worked the same way. Each Step
+// advances it to a given time and gives the server the alerts and
+// incidents of that moment; Run steps it on a ticker.
 type Living struct {
 	server *Server
 	opts   LivingOptions
@@ -85,6 +102,7 @@ type Living struct {
 
 	mu        sync.Mutex
 	alerts    []*livingAlert
+	incidents []*livingIncident
 	last      time.Time
 	next      map[arrivalKind]time.Time
 	templates map[arrivalKind][]Alert
@@ -97,12 +115,21 @@ type livingAlert struct {
 	closeAt  time.Time // in review → completed
 }
 
+// livingIncident is an incident and when it moves on; a zero reviewAt
+// means its status stays as it is (completed or merged before the start).
+type livingIncident struct {
+	incident Incident
+	reviewAt time.Time // OPEN → IN_REVIEW
+	closeAt  time.Time // IN_REVIEW → COMPLETED
+}
+
 type arrivalKind int
 
 const (
 	arrivalRegular arrivalKind = iota
 	arrivalHigh
 	arrivalBurst
+	arrivalIncident
 )
 
 // NewLiving starts a simulation at start with opts.History alerts, and gives
@@ -132,10 +159,23 @@ func NewLiving(s *Server, start time.Time, opts LivingOptions) *Living {
 		}
 		l.templates[kind] = append(l.templates[kind], a)
 	}
+	for _, inc := range DemoIncidents(start, opts.Incidents, opts.Seed) {
+		li := &livingIncident{incident: inc}
+		switch inc.Status {
+		case "OPEN":
+			li.reviewAt = start.Add(l.wait(meanIncidentPickup))
+			li.closeAt = li.reviewAt.Add(l.wait(meanIncidentWork))
+		case "IN_REVIEW":
+			li.reviewAt = inc.Created
+			li.closeAt = start.Add(l.wait(meanIncidentWork))
+		}
+		l.incidents = append(l.incidents, li)
+	}
 	l.next = map[arrivalKind]time.Time{
-		arrivalRegular: start.Add(l.wait(opts.Every)),
-		arrivalHigh:    start.Add(l.wait(opts.HighEvery)),
-		arrivalBurst:   start.Add(l.wait(opts.BurstEvery)),
+		arrivalRegular:  start.Add(l.wait(opts.Every)),
+		arrivalHigh:     start.Add(l.wait(opts.HighEvery)),
+		arrivalBurst:    start.Add(l.wait(opts.BurstEvery)),
+		arrivalIncident: start.Add(l.wait(opts.IncidentEvery)),
 	}
 	l.publish(start)
 	return l
@@ -198,6 +238,23 @@ func (l *Living) nextArrival() (arrivalKind, time.Time) {
 
 func (l *Living) arrive(kind arrivalKind, at time.Time) {
 	switch kind {
+	case arrivalIncident:
+		rule := l.fresh(l.templates[arrivalRegular])
+		id := int64(len(l.incidents) + 1)
+		if n := len(l.incidents); n > 0 {
+			id = l.incidents[n-1].incident.ID + 1
+		}
+		reviewAt := at.Add(l.wait(meanIncidentPickup))
+		l.incidents = append(l.incidents, &livingIncident{
+			incident: Incident{
+				ID: id, Name: fmt.Sprintf("INC-%04d %s", id, rule["name"]),
+				Description: fmt.Sprintf("Opened from alerts of %s.", rule["name"]),
+				Severity:    int(rule["severity"].(int64)), Created: at,
+			},
+			reviewAt: reviewAt,
+			closeAt:  reviewAt.Add(l.wait(meanIncidentWork)),
+		})
+		l.next[kind] = at.Add(l.wait(l.opts.IncidentEvery))
 	case arrivalHigh:
 		l.add(l.fresh(l.templates[arrivalHigh]), at)
 		l.next[kind] = at.Add(l.wait(l.opts.HighEvery))
@@ -283,6 +340,28 @@ func (l *Living) publish(now time.Time) {
 		docs[i] = a.doc
 	}
 	l.server.SetAlerts(docs)
+
+	// Incidents are counted all time: none is dropped for its age, only
+	// the oldest beyond the bound.
+	if extra := len(l.incidents) - l.opts.Max; extra > 0 {
+		clear(l.incidents[:extra])
+		l.incidents = l.incidents[extra:]
+	}
+	incidents := make([]Incident, len(l.incidents))
+	for i, li := range l.incidents {
+		if !li.reviewAt.IsZero() {
+			switch {
+			case now.Before(li.reviewAt):
+				li.incident.Status = "OPEN"
+			case now.Before(li.closeAt):
+				li.incident.Status = "IN_REVIEW"
+			default:
+				li.incident.Status = "COMPLETED"
+			}
+		}
+		incidents[i] = li.incident
+	}
+	l.server.SetIncidents(incidents)
 }
 
 // Alerts returns a copy of the alerts as of the last step.
@@ -292,6 +371,17 @@ func (l *Living) Alerts() []Alert {
 	out := make([]Alert, len(l.alerts))
 	for i, a := range l.alerts {
 		out[i] = maps.Clone(a.doc)
+	}
+	return out
+}
+
+// Incidents returns the incidents as of the last step.
+func (l *Living) Incidents() []Incident {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Incident, len(l.incidents))
+	for i, li := range l.incidents {
+		out[i] = li.incident
 	}
 	return out
 }

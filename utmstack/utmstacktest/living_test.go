@@ -3,6 +3,8 @@ package utmstacktest
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -172,5 +174,58 @@ func TestLivingRun(t *testing.T) {
 	<-done
 	if n := len(l.Alerts()); n < 60 {
 		t.Errorf("%d alerts after a minute of one a second, want more than 60", n)
+	}
+}
+
+// Incidents are opened now and then and worked from open to in review to
+// completed; merged and completed ones stay as they are, and the server
+// counts them as the simulation says.
+func TestLivingIncidents(t *testing.T) {
+	f := newFixture(t, Options{InternalKey: "k"})
+	l := NewLiving(f.srv, t0, LivingOptions{
+		History: 10, Seed: 5, Incidents: 40, IncidentEvery: 20 * time.Minute,
+		Every: time.Hour, HighEvery: 100 * time.Hour, BurstEvery: 100 * time.Hour, // few alerts: this is about incidents
+	})
+	rank := map[string]int{"OPEN": 0, "IN_REVIEW": 1, "COMPLETED": 2}
+	prev := map[int64]string{}
+	for _, inc := range l.Incidents() {
+		prev[inc.ID] = inc.Status
+	}
+	if len(prev) != 40 {
+		t.Fatalf("%d incidents at the start, want 40", len(prev))
+	}
+	opened := 0
+	for i := 1; i <= 24; i++ { // six hours in steps of 15 minutes
+		now := t0.Add(time.Duration(i) * 15 * time.Minute)
+		l.Step(now)
+		for _, inc := range l.Incidents() {
+			before, known := prev[inc.ID]
+			switch {
+			case !known:
+				opened++
+			case before == "MERGED" && inc.Status != "MERGED":
+				t.Errorf("merged incident %d became %s", inc.ID, inc.Status)
+			case before != "MERGED" && rank[inc.Status] < rank[before]:
+				t.Errorf("incident %d went back from %s to %s", inc.ID, before, inc.Status)
+			}
+			prev[inc.ID] = inc.Status
+		}
+	}
+	// 6 hours at one every 20 minutes: about 18.
+	if opened < 8 || opened > 30 {
+		t.Errorf("%d incidents opened in 6 hours, want about 18", opened)
+	}
+	counts := map[string]int{}
+	for _, st := range prev {
+		counts[st]++
+	}
+	for st, want := range counts {
+		r := f.do(http.MethodGet, "/api/utm-incidents?incidentStatus.equals="+st+"&size=1", "", "Utm-Internal-Key", "k")
+		if got := r.header.Get("X-Total-Count"); got != strconv.Itoa(want) {
+			t.Errorf("the server counts %s incidents %s, the simulation %d", st, got, want)
+		}
+	}
+	if counts["COMPLETED"] == 0 {
+		t.Errorf("no incident completed in 6 hours: %v", counts)
 	}
 }
