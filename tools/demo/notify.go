@@ -12,10 +12,13 @@ import (
 
 // printer writes each notification the way an on-call person would read
 // it: state, alert, severity and UTMStack on one line, then the summary,
-// the description and the links.
+// the description and the links. Alertmanager sends a group's every alert
+// each time the group changes; only the alerts that are new or changed
+// state are printed.
 type printer struct {
-	mu  sync.Mutex
-	out io.Writer
+	mu    sync.Mutex
+	out   io.Writer
+	state map[string]string // alert (its labels) → last state printed
 }
 
 func (p *printer) deliver(n chain.Notification) {
@@ -23,7 +26,15 @@ func (p *printer) deliver(n chain.Notification) {
 	defer p.mu.Unlock()
 	receiver := strings.TrimPrefix(n.Path, "/")
 	var b strings.Builder
+	if p.state == nil {
+		p.state = map[string]string{}
+	}
 	for _, a := range n.Alerts {
+		key := fmt.Sprint(a.Labels) // fmt prints maps sorted by key
+		if p.state[key] == a.Status {
+			continue
+		}
+		p.state[key] = a.Status
 		state := strings.ToUpper(a.Status)
 		fmt.Fprintf(&b, "%s  %-9s %-8s %s  [%s]  %s\n", time.Now().Format("15:04:05"), receiver, state,
 			a.Labels["alertname"], a.Labels["severity"], a.Labels["url"])
