@@ -7,7 +7,10 @@ LABEL org.opencontainers.image.source="https://github.com/utmstack/utmstack_expo
 ARG ARCH="amd64"
 ARG OS="linux"
 COPY .build/${OS}-${ARCH}/utmstack_exporter /bin/utmstack_exporter
-COPY examples/utmstack.yml /etc/utmstack_exporter/utmstack.yml
+# The password comes from UTMSTACK_PASSWORD; mount your own configuration
+# over this one (README, Install).
+COPY examples/docker/utmstack.yml /etc/utmstack_exporter/utmstack.yml
+COPY LICENSE /LICENSE
 
 EXPOSE      9850
 USER        nobody

@@ -1,6 +1,7 @@
-# Self-contained: only the Go toolchain (and, for the end-to-end test, the
-# Debian package "prometheus") are needed. Prometheus' Makefile.common is not
-# used because it downloads promu and golangci-lint from GitHub.
+# Self-contained: only the Go toolchain (and, for the end-to-end test and the
+# demo, the Debian packages prometheus and prometheus-alertmanager) are
+# needed. Prometheus' Makefile.common is not used because it downloads promu
+# and golangci-lint from GitHub.
 
 GO        ?= go
 BIN       := utmstack_exporter
@@ -13,7 +14,7 @@ BUILDDATE := $(shell date -u +%Y%m%d-%H:%M:%S)
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) \
              -X $(PKG).Branch=$(BRANCH) -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: all build fake test unit e2e rules-test fuzz bench bench-load prometheus-deps check lint fmt-check vet tidy-check config-check demo clean
+.PHONY: all build fake test unit e2e rules-test fuzz bench bench-load prometheus-deps demo-deps check lint fmt-check vet tidy-check config-check demo docker clean
 
 all: check build
 
@@ -23,9 +24,18 @@ build:
 fake:
 	$(GO) build -o .build/fake-utmstack ./tools/fake-utmstack
 
-# A fake UTMStack with a generated alert set, and the exporter scraping it.
-demo: build fake
-	./scripts/demo.sh
+# The whole chain on one machine: a fake UTMStack whose alerts live, the
+# exporter, Prometheus with the shipped rules, Alertmanager with the shipped
+# configuration, and the notifications printed on the terminal (tools/demo).
+# exec: the demo, not a shell, gets Ctrl-C and stops everything cleanly.
+demo: build demo-deps
+	$(GO) build -o .build/demo ./tools/demo
+	exec ./.build/demo
+
+# prometheus-deps for the demo: installs what it can, and the demo runs
+# without what it cannot (it says what it left out).
+demo-deps:
+	@$(MAKE) --no-print-directory prometheus-deps DEPS_OPTIONAL=1
 
 # The command the README and CI run.
 test: check unit config-check rules-test fuzz e2e
@@ -58,23 +68,32 @@ fuzz:
 	done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./config/
 
-# The shipped alert rules and scrape config, with their promtool unit tests.
+# The shipped alert rules, scrape configs and Alertmanager configuration,
+# with the rules' promtool unit tests.
 rules-test: prometheus-deps
 	promtool check config examples/prometheus/prometheus.yml
 	promtool check config examples/prometheus/probe.yml
 	promtool check config examples/prometheus/probe-sharded.yml
+	promtool check rules examples/prometheus/alerts.yml
 	promtool test rules examples/prometheus/alerts_test.yml
+	amtool check-config examples/alertmanager/alertmanager.yml
 
-# prometheus and promtool come from the Debian package; installed here when
-# missing and this is a Debian-like machine where we are root.
+# prometheus, promtool, prometheus-alertmanager and amtool come from the
+# Debian packages prometheus and prometheus-alertmanager; installed here when
+# missing and this is a Debian-like machine where we are root. With
+# DEPS_OPTIONAL=1 (make demo) a failure is reported, not fatal.
+PROMETHEUS_TOOLS := prometheus promtool prometheus-alertmanager amtool
 prometheus-deps:
-	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then \
+	@missing=; for tool in $(PROMETHEUS_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing the Debian package prometheus (for prometheus and promtool)"; \
+	    echo "Installing the Debian packages prometheus and prometheus-alertmanager (for$$missing)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null \
+	    || { echo "apt-get could not install them"; [ -n "$(DEPS_OPTIONAL)" ]; }; \
 	  else \
-	    echo "prometheus and promtool are needed: install the package prometheus (apt-get install prometheus)"; exit 1; \
+	    echo "Missing:$$missing. Install the packages prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager)"; \
+	    [ -n "$(DEPS_OPTIONAL)" ]; \
 	  fi; \
 	fi
 
@@ -107,11 +126,24 @@ tidy-check:
 	mv .go.mod.bak go.mod; mv .go.sum.bak go.sum; exit $$status
 
 # Checks examples/utmstack.yml as shipped, its password_file pointed at a
-# temporary file (the /etc path does not exist here).
+# temporary file (the /etc path does not exist here), and the container
+# image's configuration with the password from UTMSTACK_PASSWORD.
 config-check: build
 	@tmp=$$(mktemp -d); echo example-password > $$tmp/password; \
 	sed "s#/etc/utmstack_exporter/password#$$tmp/password#" examples/utmstack.yml > $$tmp/utmstack.yml; \
 	./$(BIN) --config.check --config.file=$$tmp/utmstack.yml; status=$$?; rm -rf $$tmp; exit $$status
+	@env -u UTMSTACK_API_KEY -u UTMSTACK_INTERNAL_KEY UTMSTACK_PASSWORD=example-password \
+	  ./$(BIN) --config.check --config.file=examples/docker/utmstack.yml
+
+# The container image: the linux binary where the Dockerfile expects it
+# (.build/linux-<arch>/, promu's layout), then docker build. Needs a Docker
+# engine; DOCKER=podman works too.
+DOCKER       ?= docker
+DOCKER_ARCH  ?= amd64
+DOCKER_IMAGE ?= utmstack-exporter
+docker:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DOCKER_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o .build/linux-$(DOCKER_ARCH)/$(BIN) .
+	$(DOCKER) build --build-arg ARCH=$(DOCKER_ARCH) -t $(DOCKER_IMAGE):$(VERSION) -t $(DOCKER_IMAGE):latest .
 
 clean:
 	rm -rf $(BIN) .build .demo

@@ -138,7 +138,7 @@ func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("%s is not installed: install the Debian package prometheus (make e2e does so when run as root)", name)
+		t.Fatalf("%s is not installed: install the Debian packages prometheus and prometheus-alertmanager (make e2e does so when run as root)", name)
 	}
 	return path
 }

@@ -1,0 +1,314 @@
+// Command demo runs the whole chain on one machine, on loopback: a fake
+// UTMStack whose alerts live (they arrive, bursts included, and analysts
+// triage them), the exporter, Prometheus with the shipped scrape
+// configuration and alert rules, Alertmanager with the shipped
+// configuration, and a receiver that prints every notification. Prometheus
+// and Alertmanager are the Debian packages' binaries; without them the demo
+// runs the rest and says what it left out. Ctrl-C stops everything and
+// exits 0. `make demo` builds and runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/utmstack/utmstack_exporter/internal/chain"
+	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
+)
+
+const (
+	user     = "prometheus"
+	password = "demo-password"
+	// The rules' for: durations are divided by this, so that the alerts of
+	// a 5-minute rule show within 30 seconds.
+	forDivisor = 10
+)
+
+type flags struct {
+	dir, examples, exporterBin                         string
+	exporter, fake, prometheus, alertmanager, receiver string
+	interval                                           time.Duration
+	alerts                                             int
+	seed                                               int64
+	every, highEvery, burstEvery, incidentEvery        time.Duration
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.dir, "dir", ".demo", "Directory for the generated configurations, data and logs.")
+	flag.StringVar(&f.examples, "examples", "examples", "The repository's examples directory.")
+	flag.StringVar(&f.exporterBin, "exporter-bin", "./utmstack_exporter", "The exporter binary.")
+	flag.StringVar(&f.exporter, "exporter", "127.0.0.1:9850", "Listen address of the exporter.")
+	flag.StringVar(&f.fake, "fake", "127.0.0.1:9851", "Listen address of the fake UTMStack.")
+	flag.StringVar(&f.prometheus, "prometheus", "127.0.0.1:9852", "Listen address of Prometheus.")
+	flag.StringVar(&f.alertmanager, "alertmanager", "127.0.0.1:9853", "Listen address of Alertmanager.")
+	flag.StringVar(&f.receiver, "receiver", "127.0.0.1:9854", "Listen address of the notification receiver.")
+	flag.DurationVar(&f.interval, "interval", 5*time.Second, "Scrape and rule evaluation interval.")
+	flag.IntVar(&f.alerts, "alerts", 2000, "Alerts in the fake UTMStack at the start, over the last 5 days.")
+	flag.Int64Var(&f.seed, "seed", 1, "Seed of the generated alerts.")
+	flag.DurationVar(&f.every, "every", 20*time.Second, "Mean time between two new alerts, bursts aside.")
+	flag.DurationVar(&f.highEvery, "high-every", 4*time.Minute, "Mean time between two high-severity alerts.")
+	flag.DurationVar(&f.burstEvery, "burst-every", 10*time.Minute, "Mean time between two bursts of alerts.")
+	flag.DurationVar(&f.incidentEvery, "incident-every", 5*time.Minute, "Mean time between two new incidents.")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, f)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the chain, waits for Ctrl-C (or a part that dies) and stops
+// everything it started. Ctrl-C is the normal end: nil.
+func run(ctx context.Context, f flags) error {
+	if err := os.MkdirAll(f.dir, 0o755); err != nil {
+		return err
+	}
+	// Each run starts from nothing: an earlier run's series would mix with
+	// this one's in last_over_time and the dashboards.
+	for _, data := range []string{"prometheus-data", "alertmanager-data"} {
+		if err := os.RemoveAll(filepath.Join(f.dir, data)); err != nil {
+			return err
+		}
+	}
+	var children []*child
+	defer func() {
+		for i := len(children) - 1; i >= 0; i-- {
+			children[i].stop()
+		}
+	}()
+	died := make(chan *child, 4)
+	watch := func(c *child) *child {
+		children = append(children, c)
+		go func() { <-c.done; died <- c }()
+		return c
+	}
+
+	// The fake UTMStack, its alerts and incidents stepped forward at every
+	// interval.
+	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}})
+	living := utmstacktest.NewLiving(fake, time.Now(), utmstacktest.LivingOptions{
+		History: f.alerts, Seed: f.seed, Every: f.every, HighEvery: f.highEvery, BurstEvery: f.burstEvery,
+		IncidentEvery: f.incidentEvery,
+	})
+	fakeURL, err := serve(ctx, f.fake, fake)
+	if err != nil {
+		return fmt.Errorf("the fake UTMStack: %w", err)
+	}
+	tick := time.NewTicker(f.interval)
+	defer tick.Stop()
+	go living.Run(ctx, tick.C)
+
+	// The exporter, its password from the environment.
+	config := filepath.Join(f.dir, "utmstack.yml")
+	if err := os.WriteFile(config, fmt.Appendf(nil,
+		"# Written by make demo: the exporter pointed at the fake UTMStack, the built-in queries.\n"+
+			"utmstack:\n  url: %s\n  auth:\n    username: %s\n", fakeURL, user), 0o600); err != nil {
+		return err
+	}
+	exporter, err := startChild(f.dir, "exporter", f.exporterBin,
+		[]string{"--config.file=" + config, "--web.listen-address=" + f.exporter}, []string{"UTMSTACK_PASSWORD=" + password})
+	if err != nil {
+		return err
+	}
+	if err := watch(exporter).waitReady(ctx, "http://"+f.exporter+"/-/ready"); err != nil {
+		return err
+	}
+
+	var missing []string
+	promBin, amBin := lookPath("prometheus"), lookPath("prometheus-alertmanager", "alertmanager")
+	switch {
+	case amBin != "" && promBin != "":
+		if err := startAlertmanager(ctx, f, amBin, watch); err != nil {
+			return err
+		}
+	case amBin == "":
+		missing = append(missing, "Alertmanager: not installed (the Debian package prometheus-alertmanager)")
+	default:
+		missing = append(missing, "Alertmanager, installed but with nothing to send it alerts")
+	}
+	if promBin != "" {
+		if err := startPrometheus(ctx, f, promBin, amBin != "", watch); err != nil {
+			return err
+		}
+	} else {
+		missing = append(missing, "Prometheus: not installed (the Debian package prometheus)")
+	}
+
+	describe(os.Stdout, f, fakeURL, living.Alerts(), promBin != "", amBin != "" && promBin != "", missing)
+
+	select {
+	case <-ctx.Done():
+		fmt.Println("\nStopping.")
+		return nil
+	case c := <-died:
+		return fmt.Errorf("%s exited; its log is %s", c.name, c.log)
+	}
+}
+
+// serve runs h on addr until ctx ends and returns its URL.
+func serve(ctx context.Context, addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+func lookPath(names ...string) string {
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func startPrometheus(ctx context.Context, f flags, bin string, withAlertmanager bool, watch func(*child) *child) error {
+	rules, err := os.ReadFile(filepath.Join(f.examples, "prometheus", "alerts.yml"))
+	if err != nil {
+		return err
+	}
+	if rules, err = chain.ShortenFor(rules, forDivisor); err != nil {
+		return err
+	}
+	rulesPath, err := filepath.Abs(filepath.Join(f.dir, "alerts.yml"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(rulesPath, rules, 0o644); err != nil {
+		return err
+	}
+	example, err := os.ReadFile(filepath.Join(f.examples, "prometheus", "prometheus.yml"))
+	if err != nil {
+		return err
+	}
+	opts := chain.PrometheusOptions{Interval: f.interval, Exporter: f.exporter, RuleFiles: []string{rulesPath}}
+	if withAlertmanager {
+		opts.Alertmanager = f.alertmanager
+	}
+	cfg, err := chain.PrometheusConfig(example, opts)
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(f.dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+		return err
+	}
+	c, err := startChild(f.dir, "prometheus", bin, []string{
+		"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(f.dir, "prometheus-data"),
+		"--web.listen-address=" + f.prometheus,
+	}, nil)
+	if err != nil {
+		return err
+	}
+	return watch(c).waitReady(ctx, "http://"+f.prometheus+"/-/ready")
+}
+
+func startAlertmanager(ctx context.Context, f flags, bin string, watch func(*child) *child) error {
+	p := &printer{out: os.Stdout}
+	if _, err := serve(ctx, f.receiver, chain.Receiver{Deliver: p.deliver}); err != nil {
+		return fmt.Errorf("the notification receiver: %w", err)
+	}
+	example, err := os.ReadFile(filepath.Join(f.examples, "alertmanager", "alertmanager.yml"))
+	if err != nil {
+		return err
+	}
+	cfg, err := chain.AlertmanagerConfig(example, chain.AlertmanagerOptions{
+		Receiver: "http://" + f.receiver, GroupWait: 5 * time.Second, GroupInterval: 30 * time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(f.dir, "alertmanager.yml")
+	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+		return err
+	}
+	c, err := startChild(f.dir, "alertmanager", bin, []string{
+		"--config.file=" + cfgPath, "--storage.path=" + filepath.Join(f.dir, "alertmanager-data"),
+		"--web.listen-address=" + f.alertmanager, "--cluster.listen-address=",
+	}, nil)
+	if err != nil {
+		return err
+	}
+	return watch(c).waitReady(ctx, "http://"+f.alertmanager+"/-/ready")
+}
+
+// describe says where to look, what was left out, and how the generated
+// alerts become the counts of the built-in queries.
+func describe(out io.Writer, f flags, fakeURL string, alerts []utmstacktest.Alert, prometheus, alertmanager bool, missing []string) {
+	var w strings.Builder
+	graph := url.Values{
+		"g0.expr": {`utmstack_alerts_by_status{query="all"}`}, "g0.tab": {"0"}, "g0.range_input": {"30m"},
+		"g1.expr": {`utmstack_alerts_by_severity{query="open"}`}, "g1.tab": {"0"}, "g1.range_input": {"30m"},
+	}
+	fmt.Fprintln(&w)
+	fmt.Fprintf(&w, "  Fake UTMStack  %s (user %s, password %s)\n", fakeURL, user, password)
+	fmt.Fprintf(&w, "  Exporter      http://%s/   metrics: http://%s/metrics\n", f.exporter, f.exporter)
+	if prometheus {
+		fmt.Fprintf(&w, "  Prometheus    http://%s/graph?%s\n", f.prometheus, graph.Encode())
+		fmt.Fprintf(&w, "                alerts: http://%s/alerts   (every %s; the rules' for: divided by %d)\n", f.prometheus, f.interval, forDivisor)
+	}
+	if alertmanager {
+		fmt.Fprintf(&w, "  Alertmanager  http://%s/#/alerts   notifications are printed below\n", f.alertmanager)
+	}
+	for _, m := range missing {
+		fmt.Fprintf(&w, "  Left out      %s\n", m)
+	}
+	if len(missing) > 0 {
+		fmt.Fprintln(&w, "                make demo installs them when it runs as root on Debian or Ubuntu.")
+	}
+	fmt.Fprintf(&w, "  Files         %s/ (configurations, data, and each program's log)\n", f.dir)
+	fmt.Fprintln(&w)
+	fmt.Fprintln(&w, explainCounts(alerts, time.Now(), f))
+	fmt.Fprintln(&w, "\n  Stop with Ctrl-C.")
+	fmt.Fprintln(&w)
+	_, _ = io.WriteString(out, w.String())
+}
+
+// explainCounts walks the generated alerts through the built-in "all"
+// query: its 24-hour window, then exclude_false_positives, then
+// exclude_echoes.
+func explainCounts(alerts []utmstacktest.Alert, now time.Time, f flags) string {
+	var inWindow, falsePositives, echoes int
+	for _, a := range alerts {
+		ts, err := time.Parse(time.RFC3339Nano, fmt.Sprint(a["@timestamp"]))
+		if err != nil || now.Sub(ts) > 24*time.Hour {
+			continue
+		}
+		inWindow++
+		if tags, _ := a["tags"].([]any); slices.Contains(tags, any("False positive")) {
+			falsePositives++
+			continue
+		}
+		if _, ok := a["parentId"]; ok {
+			echoes++
+		}
+	}
+	return fmt.Sprintf("  The fake UTMStack holds %d alerts of the last 5 days. utmstack_alerts{query=\"all\"} counts\n"+
+		"  those of the last 24 hours (the window): %d; without the %d tagged \"False positive\"\n"+
+		"  (exclude_false_positives) and the %d echoes of an earlier alert (exclude_echoes): %d.\n"+
+		"  New alerts arrive about every %s, a burst of 20 about every %s, a high-severity\n"+
+		"  alert about every %s and an incident about every %s; analysts take them into\n"+
+		"  review and complete them.",
+		len(alerts), inWindow, falsePositives, echoes, inWindow-falsePositives-echoes, f.every, f.burstEvery, f.highEvery, f.incidentEvery)
+}
