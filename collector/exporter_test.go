@@ -31,6 +31,22 @@ const (
 	incidentsPath = "/api/utm-incidents"
 )
 
+// refuse answers the requests that match with the status and Spring's
+// error JSON, as UTMStack's security filters do.
+func (h *harness) refuse(match func(*http.Request) bool, status int) {
+	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if !match(r) {
+			return false
+		}
+		h.fake.SpringError(w, r, status)
+		return true
+	})
+}
+
+func pathIs(path string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return r.URL.Path == path }
+}
+
 // isDataCall tells the calls a round makes with credentials: counts,
 // alert times and incident counts.
 func isDataCall(r *http.Request) bool {

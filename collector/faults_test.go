@@ -559,13 +559,7 @@ func TestBackendRestartCostsOneLoginAndNoFailedScrape(t *testing.T) {
 
 func TestForbiddenDataCallsDoNotLoopLogins(t *testing.T) {
 	h := newHarness(t, knownAlerts(), faultQueries)
-	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if !isDataCall(r) {
-			return false
-		}
-		h.fake.SpringError(w, r, http.StatusForbidden)
-		return true
-	})
+	h.refuse(isDataCall, http.StatusForbidden)
 	const scrapes = 20
 	for range scrapes {
 		series, body, _ := promScrape(t, h, "")
@@ -597,13 +591,7 @@ func TestForbiddenDataCallsDoNotLoopLogins(t *testing.T) {
 // lock-out.
 func TestPersistent401OnDataCallsIsBounded(t *testing.T) {
 	h := newHarness(t, knownAlerts(), faultQueries)
-	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if !isDataCall(r) {
-			return false
-		}
-		h.fake.SpringError(w, r, http.StatusUnauthorized)
-		return true
-	})
+	h.refuse(isDataCall, http.StatusUnauthorized)
 	const scrapes = 20
 	const callsPerRound = 10 // all: status, severity, country; plain: status, severity; 4 incident counts; the index count
 	maxPerScrape := 0

@@ -158,13 +158,7 @@ utmstack_incidents_up 1
 // warning; the alert queries go on, and no credential backoff starts.
 func TestIncidentsForbiddenWarnsOnceAndHoldsNothingBack(t *testing.T) {
 	h := newHarness(t, ruleAlerts(), "")
-	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path != incidentsPath {
-			return false
-		}
-		h.fake.SpringError(w, r, http.StatusForbidden)
-		return true
-	})
+	h.refuse(pathIs(incidentsPath), http.StatusForbidden)
 	for range 3 {
 		series, body, _ := promScrape(t, h, "")
 		if series["utmstack_incidents_up"] != 0 || series["utmstack_up"] != 1 || series[`utmstack_query_up{query="all"}`] != 1 ||

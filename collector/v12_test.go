@@ -58,13 +58,7 @@ func TestV12IsRecognisedAndBackedOffFrom(t *testing.T) {
 // A 404 from a UTMStack without /api/v1/health is an ordinary error.
 func TestPlain404IsNotV12(t *testing.T) {
 	h := newHarness(t, knownAlerts(), "")
-	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path != dataPath {
-			return false
-		}
-		h.fake.SpringError(w, r, http.StatusNotFound)
-		return true
-	})
+	h.refuse(pathIs(dataPath), http.StatusNotFound)
 	series, body, _ := promScrape(t, h, "")
 	if series[`utmstack_exporter_auth_failures_total{reason="unsupported_api"}`] != 0 || series[`utmstack_query_up{query="all"}`] != 0 {
 		t.Fatalf("a plain 404:\n%s", body)
