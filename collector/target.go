@@ -115,7 +115,6 @@ func (t *target) start(scrapeCtx context.Context) *round {
 	go func() {
 		defer cancel()
 		result := t.runRound(ctx)
-		t.client.CloseSpareConnections()
 		t.memory.successes.record(result)
 		t.warn(result)
 		t.mu.Lock()
