@@ -101,9 +101,10 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 		return err
 	}
+	plans := planCache{}
 	// The UTMStack of /metrics keeps a connection per call of a round in
 	// flight; each /probe target keeps one, as there may be thousands.
-	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, cfg.Incidents, e.opts.Metrics.Metrics, nil, cfg.UTMStack.MaxConcurrency, &created)
+	main, err := e.instance(e.main, cfg.UTMStack, plans.plans(cfg.Queries), cfg.Incidents, e.opts.Metrics.Metrics, nil, cfg.UTMStack.MaxConcurrency, &created)
 	if err != nil {
 		return fail(err)
 	}
@@ -117,7 +118,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			reg := prometheus.NewRegistry()
 			metrics, registry = NewMetrics(reg), reg
 		}
-		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, cfg.Incidents, metrics, registry, 1, &created); err != nil {
+		if probes[name], err = e.instance(old, t.UTMStack, plans.plans(t.Queries), cfg.Incidents, metrics, registry, 1, &created); err != nil {
 			return fail(fmt.Errorf("target %s: %w", name, err))
 		}
 	}
@@ -138,7 +139,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 
 // instance builds the next state of one UTMStack: the old client when its
 // settings are unchanged, else a new one (recorded in created).
-func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Query, incidents bool, metrics *Metrics,
+func (e *Exporter) instance(old *instance, u config.UTMStack, plans []queryPlan, incidents bool, metrics *Metrics,
 	registry prometheus.Gatherer, keep int, created *[]*utmstack.Client) (*instance, error) {
 	settings := settingsOf(u)
 	var client *utmstack.Client
@@ -160,7 +161,7 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Q
 			e.opts.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", settings.URL)
 		}
 	}
-	t := newTarget(client, u, queries, incidents, mem, e.opts.Now, e.opts.Logger)
+	t := newTarget(client, u, plans, incidents, mem, e.opts.Now, e.opts.Logger)
 	return &instance{target: t, settings: settings, metrics: metrics, registry: registry}, nil
 }
 
