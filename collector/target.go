@@ -33,7 +33,7 @@ type target struct {
 
 	mu      sync.Mutex
 	running *round            // nil when no round is in flight
-	last    *roundResult      // the latest finished round, for min_interval
+	last    *roundResult      // the latest finished round, kept only for min_interval
 	lastErr map[string]string // query name -> last error logged, to log repeats at debug
 }
 
@@ -119,7 +119,9 @@ func (t *target) start(scrapeCtx context.Context) *round {
 		if t.running == r {
 			t.running = nil
 		}
-		if t.last == nil || !result.finished.Before(t.last.finished) {
+		// Without min_interval no scrape is served an old round: a
+		// thousand targets need not each hold their last one.
+		if t.minInterval > 0 && (t.last == nil || !result.finished.Before(t.last.finished)) {
 			t.last = result
 		}
 		for _, q := range result.queries {
