@@ -293,3 +293,19 @@ func TestAChangedCAFileIsReadWithoutANewClient(t *testing.T) {
 		t.Fatalf("a call once ca_file holds the server's CA: %v", err)
 	}
 }
+
+func TestCallsAndAnswersLargerThanTheConnectionBuffers(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	f.fake.SetFault(func(w http.ResponseWriter, _ *http.Request) bool {
+		w.Header().Set("X-Long", strings.Repeat("h", 3000)) // a header line past the read buffer
+		return false
+	})
+	req := byStatus
+	// A body past the write buffer; no alert has that name, so all count.
+	req.Filters = []utmstack.Filter{{Field: "name", Operator: "IS_NOT", Value: strings.Repeat("x", 5000)}}
+	c := f.client(t, password())
+	for range 2 { // the second over the same connection
+		got, err := c.ValuesWithCount(context.Background(), req)
+		wantStatusCounts(t, got, err)
+	}
+}
