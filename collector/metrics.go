@@ -74,13 +74,20 @@ func NewProcessMetrics(reg prometheus.Registerer) *ProcessMetrics {
 
 // NewMetrics creates the counters and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := newMetrics()
+	reg.MustRegister(m)
+	return m
+}
+
+// newMetrics creates the counters of a /probe target, collected with each
+// answer's round (Exporter.serve) rather than from a registry of their own.
+func newMetrics() *Metrics {
 	now := time.Now()
 	m := &Metrics{authFailures: make([]counter, len(utmstack.Reasons)), requests: map[requestKey]*counter{}}
 	m.logins.created = now
 	for i := range m.authFailures {
 		m.authFailures[i].created = now
 	}
-	reg.MustRegister(m)
 	return m
 }
 
