@@ -50,7 +50,6 @@ type instance struct {
 	target   *target
 	settings clientSettings
 	metrics  *Metrics
-	registry prometheus.Gatherer // the counters, for /probe answers
 }
 
 // New returns an Exporter with no configuration; call Apply before serving.
@@ -101,23 +100,23 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 		return err
 	}
+	plans := planCache{}
 	// The UTMStack of /metrics keeps a connection per call of a round in
 	// flight; each /probe target keeps one, as there may be thousands.
-	main, err := e.instance(e.main, cfg.UTMStack, cfg.Queries, cfg.Incidents, e.opts.Metrics.Metrics, nil, cfg.UTMStack.MaxConcurrency, &created)
+	main, err := e.instance(e.main, cfg.UTMStack, plans.plans(cfg.Queries), cfg.Incidents, e.opts.Metrics.Metrics, cfg.UTMStack.MaxConcurrency, &created)
 	if err != nil {
 		return fail(err)
 	}
 	probes := make(map[string]*instance, len(cfg.Targets))
 	for name, t := range cfg.Targets {
 		old := e.probes[name]
-		metrics, registry := (*Metrics)(nil), prometheus.Gatherer(nil)
+		var metrics *Metrics
 		if old != nil {
-			metrics, registry = old.metrics, old.registry // counters outlive clients
+			metrics = old.metrics // counters outlive clients
 		} else {
-			reg := prometheus.NewRegistry()
-			metrics, registry = NewMetrics(reg), reg
+			metrics = newMetrics()
 		}
-		if probes[name], err = e.instance(old, t.UTMStack, t.Queries, cfg.Incidents, metrics, registry, 1, &created); err != nil {
+		if probes[name], err = e.instance(old, t.UTMStack, plans.plans(t.Queries), cfg.Incidents, metrics, 1, &created); err != nil {
 			return fail(fmt.Errorf("target %s: %w", name, err))
 		}
 	}
@@ -138,8 +137,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 
 // instance builds the next state of one UTMStack: the old client when its
 // settings are unchanged, else a new one (recorded in created).
-func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Query, incidents bool, metrics *Metrics,
-	registry prometheus.Gatherer, keep int, created *[]*utmstack.Client) (*instance, error) {
+func (e *Exporter) instance(old *instance, u config.UTMStack, plans []queryPlan, incidents bool, metrics *Metrics,
+	keep int, created *[]*utmstack.Client) (*instance, error) {
 	settings := settingsOf(u)
 	var client *utmstack.Client
 	mem := &memory{successes: newSuccessLog(), periodic: newPeriodic(), warnings: newWarnings()}
@@ -160,8 +159,8 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, queries []config.Q
 			e.opts.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", settings.URL)
 		}
 	}
-	t := newTarget(client, u, queries, incidents, mem, e.opts.Now, e.opts.Logger)
-	return &instance{target: t, settings: settings, metrics: metrics, registry: registry}, nil
+	t := newTarget(client, u, plans, incidents, mem, e.opts.Now, e.opts.Logger)
+	return &instance{target: t, settings: settings, metrics: metrics}, nil
 }
 
 func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics, keep int) (*utmstack.Client, error) {
@@ -213,12 +212,13 @@ func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no configuration loaded", http.StatusServiceUnavailable)
 		return
 	}
-	e.serve(w, r, t, e.opts.Gatherer)
+	e.serve(w, r, t, e.opts.Gatherer, nil) // the process registry holds its counters
 }
 
-// serve runs t's round for this request and serves its metrics beside the
-// gatherer's, compressed as the scraper asks (promhttp: gzip or zstd).
-func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, beside prometheus.Gatherer) {
+// serve runs t's round for this request and serves its metrics with the
+// counters (nil: none) beside the gatherer's (nil: none), compressed as the
+// scraper asks (promhttp: gzip or zstd).
+func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, beside prometheus.Gatherer, counters *Metrics) {
 	start := time.Now()
 	timeout := scrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), t.timeout, e.opts.TimeoutOffset)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
@@ -233,6 +233,9 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, besi
 		successes:      t.memory.successes.snapshot(),
 		scrapeDuration: time.Since(start),
 	})
+	if counters != nil {
+		round.MustRegister(counters)
+	}
 	gatherers := prometheus.Gatherers{round}
 	if beside != nil {
 		gatherers = append(gatherers, beside)

@@ -113,7 +113,7 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 
 	version, verr := client.Version(ctx)
 	mem := &memory{successes: newSuccessLog(), periodic: newPeriodic(), warnings: newWarnings()}
-	t := newTarget(client, u, queries, incidents, mem, time.Now, slog.New(slog.DiscardHandler))
+	t := newTarget(client, u, newPlans(queries), incidents, mem, time.Now, slog.New(slog.DiscardHandler))
 	start := time.Now()
 	round := t.runRound(ctx)
 	took := time.Since(start)

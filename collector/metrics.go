@@ -2,7 +2,12 @@
 package collector
 
 import (
+	"maps"
+	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -11,12 +16,39 @@ import (
 
 const namespace = "utmstack"
 
-// Metrics are the exporter's own counters. They live as long as the process,
-// across reloads and new clients, and are registered once.
+var (
+	authFailuresDesc = prometheus.NewDesc("utmstack_exporter_auth_failures_total",
+		"Failed authentications against UTMStack, by reason.", []string{"reason"}, nil)
+	loginsDesc = prometheus.NewDesc("utmstack_exporter_logins_total",
+		"Successful password logins to UTMStack.", nil, nil)
+	upstreamRequestsDesc = prometheus.NewDesc("utmstack_exporter_upstream_requests_total",
+		"HTTP requests made to UTMStack, by endpoint and status code (error: no answer).", []string{"endpoint", "code"}, nil)
+)
+
+// Metrics are the counters of one UTMStack's client. They live as long as
+// the process, across reloads and new clients, and are registered once.
+//
+// They are counts exported as const metrics rather than client_golang
+// counters: each /probe target has its own, and a counter vector's child
+// holds its label pairs and created timestamp as protobuf messages, about
+// 6 KB for a target's dozen series, 6 MB for a thousand targets; these take
+// under 1 KB. What is exported is the same, created timestamps included.
 type Metrics struct {
-	authFailures     *prometheus.CounterVec
-	logins           prometheus.Counter
-	upstreamRequests *prometheus.CounterVec
+	authFailures []counter // as utmstack.Reasons, every one from the start
+	logins       counter
+
+	mu       sync.Mutex
+	requests map[requestKey]*counter // created on the first request
+}
+
+type counter struct {
+	n       atomic.Uint64
+	created time.Time
+}
+
+type requestKey struct {
+	endpoint string
+	code     int // 0: no answer
 }
 
 // ProcessMetrics are counted once per process, beside the /metrics target's
@@ -42,38 +74,72 @@ func NewProcessMetrics(reg prometheus.Registerer) *ProcessMetrics {
 
 // NewMetrics creates the counters and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Subsystem: "exporter", Name: "auth_failures_total",
-			Help: "Failed authentications against UTMStack, by reason.",
-		}, []string{"reason"}),
-		logins: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Subsystem: "exporter", Name: "logins_total",
-			Help: "Successful password logins to UTMStack.",
-		}),
-		upstreamRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Subsystem: "exporter", Name: "upstream_requests_total",
-			Help: "HTTP requests made to UTMStack, by endpoint and status code (error: no answer).",
-		}, []string{"endpoint", "code"}),
+	m := newMetrics()
+	reg.MustRegister(m)
+	return m
+}
+
+// newMetrics creates the counters of a /probe target, collected with each
+// answer's round (Exporter.serve) rather than from a registry of their own.
+func newMetrics() *Metrics {
+	now := time.Now()
+	m := &Metrics{authFailures: make([]counter, len(utmstack.Reasons)), requests: map[requestKey]*counter{}}
+	m.logins.created = now
+	for i := range m.authFailures {
+		m.authFailures[i].created = now
 	}
-	for _, r := range utmstack.Reasons {
-		m.authFailures.WithLabelValues(string(r))
-	}
-	reg.MustRegister(m.authFailures, m.logins, m.upstreamRequests)
 	return m
 }
 
 // Hooks connect a UTMStack client to these counters.
 func (m *Metrics) Hooks() utmstack.Hooks {
 	return utmstack.Hooks{
-		Request: func(endpoint string, code int) {
-			label := "error"
-			if code != 0 {
-				label = strconv.Itoa(code)
+		Request: m.request,
+		Login:   func() { m.logins.n.Add(1) },
+		AuthFailure: func(r utmstack.Reason) {
+			// utmstack.Reasons lists every Reason.
+			if i := slices.Index(utmstack.Reasons, r); i >= 0 {
+				m.authFailures[i].n.Add(1)
 			}
-			m.upstreamRequests.WithLabelValues(endpoint, label).Inc()
 		},
-		Login:       m.logins.Inc,
-		AuthFailure: func(r utmstack.Reason) { m.authFailures.WithLabelValues(string(r)).Inc() },
 	}
+}
+
+func (m *Metrics) request(endpoint string, code int) {
+	key := requestKey{endpoint, code}
+	m.mu.Lock()
+	c := m.requests[key]
+	if c == nil {
+		c = &counter{created: time.Now()}
+		m.requests[key] = c
+	}
+	m.mu.Unlock()
+	c.n.Add(1)
+}
+
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- authFailuresDesc
+	ch <- loginsDesc
+	ch <- upstreamRequestsDesc
+}
+
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	for i, r := range utmstack.Reasons {
+		ch <- m.authFailures[i].metric(authFailuresDesc, string(r))
+	}
+	ch <- m.logins.metric(loginsDesc)
+	m.mu.Lock()
+	requests := maps.Clone(m.requests) // not held while the registry reads
+	m.mu.Unlock()
+	for key, c := range requests {
+		code := "error"
+		if key.code != 0 {
+			code = strconv.Itoa(key.code)
+		}
+		ch <- c.metric(upstreamRequestsDesc, key.endpoint, code)
+	}
+}
+
+func (c *counter) metric(desc *prometheus.Desc, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetricWithCreatedTimestamp(desc, prometheus.CounterValue, float64(c.n.Load()), c.created, labels...)
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,6 +56,40 @@ var (
 		"Unix time (@timestamp) of the newest alert matching the query; absent when none matches.", []string{"query"}, nil)
 )
 
+// newPlans turns a list of queries into plans. Targets that inherit the
+// top-level queries share one list (config), and a reload builds their
+// plans once: plans are read-only, so every target can hold the same.
+func newPlans(queries []config.Query) []queryPlan {
+	plans := make([]queryPlan, len(queries))
+	for i, q := range queries {
+		plans[i] = newQueryPlan(q)
+	}
+	return plans
+}
+
+// planCache builds each list of queries' plans once, for one Apply. Lists
+// are told apart by identity: the targets that inherit the top-level
+// queries hold that very slice; an own list gets plans of its own.
+type planCache map[planKey][]queryPlan
+
+type planKey struct {
+	first *config.Query
+	n     int
+}
+
+func (c planCache) plans(queries []config.Query) []queryPlan {
+	if len(queries) == 0 {
+		return nil
+	}
+	key := planKey{&queries[0], len(queries)}
+	plans, ok := c[key]
+	if !ok {
+		plans = newPlans(queries)
+		c[key] = plans
+	}
+	return plans
+}
+
 func newQueryPlan(q config.Query) queryPlan {
 	p := queryPlan{query: q, filters: baseFilters(q)}
 	add := func(field string, top int) int {
@@ -86,6 +121,12 @@ func newQueryPlan(q config.Query) queryPlan {
 	return p
 }
 
+// breakdownDescs holds one descriptor per breakdown family and help text,
+// shared by every query and target that has it: a desc is some hundreds of
+// bytes, and a thousand targets would each build their own. It only grows
+// when a reload brings a breakdown not seen before.
+var breakdownDescs sync.Map // [2]string{name, help} -> *prometheus.Desc
+
 // breakdownDesc describes a breakdown's family. Its help depends only on
 // the breakdown, so queries sharing one share the family.
 func breakdownDesc(b config.Breakdown) *prometheus.Desc {
@@ -100,7 +141,12 @@ func breakdownDesc(b config.Breakdown) *prometheus.Desc {
 	default:
 		help = fmt.Sprintf("Alerts matching the query, by %s: the %d most frequent values, and other for every other alert (those without the field included).", b.Field, b.Top)
 	}
-	return prometheus.NewDesc("utmstack_alerts_by_"+b.Name, help, []string{"query", b.Name}, nil)
+	key := [2]string{b.Name, help}
+	if d, ok := breakdownDescs.Load(key); ok {
+		return d.(*prometheus.Desc)
+	}
+	d, _ := breakdownDescs.LoadOrStore(key, prometheus.NewDesc("utmstack_alerts_by_"+b.Name, help, []string{"query", b.Name}, nil))
+	return d.(*prometheus.Desc)
 }
 
 // baseFilters are the defaults a query inherits, then its own filters. They

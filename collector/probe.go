@@ -7,7 +7,7 @@ import (
 )
 
 // ProbeHandler serves /probe?target=<name>: the named target's queries, with
-// the same metric names as /metrics, on a registry of the probe's own. Only
+// the same metric names as /metrics, and the target's own counters. Only
 // names from the configuration are accepted, so the exporter can never be
 // made to send credentials, or anything, to an address it was not given.
 func (e *Exporter) ProbeHandler() http.Handler {
@@ -21,7 +21,7 @@ func (e *Exporter) ProbeHandler() http.Handler {
 			http.Error(w, unknownTargetMessage(name), http.StatusBadRequest)
 			return
 		}
-		e.serve(w, r, inst.target, inst.registry)
+		e.serve(w, r, inst.target, nil, inst.metrics)
 	})
 }
 

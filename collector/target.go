@@ -33,7 +33,7 @@ type target struct {
 
 	mu      sync.Mutex
 	running *round            // nil when no round is in flight
-	last    *roundResult      // the latest finished round, for min_interval
+	last    *roundResult      // the latest finished round, kept only for min_interval
 	lastErr map[string]string // query name -> last error logged, to log repeats at debug
 }
 
@@ -51,13 +51,11 @@ type memory struct {
 	warnings  *warnings // likewise
 }
 
-func newTarget(client *utmstack.Client, u config.UTMStack, queries []config.Query, incidents bool, mem *memory,
+// newTarget builds a target from its queries' plans (plan.go), which it
+// only reads.
+func newTarget(client *utmstack.Client, u config.UTMStack, plans []queryPlan, incidents bool, mem *memory,
 	now func() time.Time, logger *slog.Logger) *target {
-	plans := make([]queryPlan, len(queries))
-	for i, q := range queries {
-		plans[i] = newQueryPlan(q)
-	}
-	mem.successes.keep(queries)
+	mem.successes.keep(plans)
 	mem.periodic.use(indexCalls(plans))
 	return &target{
 		url:         u.URL.String(),
@@ -115,14 +113,15 @@ func (t *target) start(scrapeCtx context.Context) *round {
 	go func() {
 		defer cancel()
 		result := t.runRound(ctx)
-		t.client.CloseSpareConnections()
 		t.memory.successes.record(result)
 		t.warn(result)
 		t.mu.Lock()
 		if t.running == r {
 			t.running = nil
 		}
-		if t.last == nil || !result.finished.Before(t.last.finished) {
+		// Without min_interval no scrape is served an old round: a
+		// thousand targets need not each hold their last one.
+		if t.minInterval > 0 && (t.last == nil || !result.finished.Before(t.last.finished)) {
 			t.last = result
 		}
 		for _, q := range result.queries {
@@ -197,12 +196,12 @@ func (s *successLog) record(result *roundResult) {
 
 // keep forgets the queries a reload removed, so the log stays bounded by
 // the configuration.
-func (s *successLog) keep(queries []config.Query) {
+func (s *successLog) keep(plans []queryPlan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make(map[string]bool, len(queries))
-	for _, q := range queries {
-		names[q.Name] = true
+	names := make(map[string]bool, len(plans))
+	for _, p := range plans {
+		names[p.query.Name] = true
 	}
 	maps.DeleteFunc(s.at, func(name string, _ time.Time) bool { return !names[name] })
 }

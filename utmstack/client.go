@@ -64,9 +64,9 @@ type Options struct {
 	// OneLogin allows one password login over the client's life, for a
 	// one-shot check that must not add to UTMStack's lock-out count.
 	OneLogin bool
-	// Keep is how many connections stay open between rounds, 1 when 0
-	// (conns.go). More calls at once than that use spare connections,
-	// closed by CloseSpareConnections.
+	// Keep is how many idle connections stay open between rounds, 1 when
+	// 0 (conns.go). Those opened for more calls at once are closed as they
+	// come back.
 	Keep int
 }
 
@@ -74,7 +74,7 @@ type Options struct {
 // callers share one token and one login backoff.
 type Client struct {
 	base      *url.URL
-	conns     *pools
+	http      *http.Client
 	auth      authenticator
 	hooks     Hooks
 	logger    *slog.Logger
@@ -124,7 +124,7 @@ func New(opts Options) (*Client, error) {
 		c.userAgent = "utmstack_exporter"
 	}
 	var err error
-	if c.conns, err = newPools(opts.HTTP, opts.Keep, c.checkRedirect); err != nil {
+	if c.http, err = newHTTPClient(opts.HTTP, opts.Keep, c.checkRedirect); err != nil {
 		return nil, fmt.Errorf("utmstack: HTTP client settings: %w", err)
 	}
 	c.auth, err = newAuthenticator(c, opts.Credentials)
@@ -164,12 +164,8 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 // round, and its connections would otherwise idle on for minutes.
 func (c *Client) Close() {
 	c.closed.Store(true)
-	c.conns.closeAll()
+	c.http.CloseIdleConnections()
 }
-
-// CloseSpareConnections closes the connections opened beyond those kept
-// between rounds; call it when a round is over.
-func (c *Client) CloseSpareConnections() { c.conns.closeSpare() }
 
 // response is an answer whose body was read within the size limit.
 type response struct {
@@ -202,12 +198,10 @@ func (c *Client) send(ctx context.Context, endpoint, method, path string, payloa
 	}
 	defer func() {
 		if c.closed.Load() {
-			c.conns.closeAll()
+			c.http.CloseIdleConnections()
 		}
 	}()
-	client, release := c.conns.client()
-	resp, err := client.Do(req)
-	defer release(resp) // after the body is closed, below
+	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observe(endpoint, 0)
 		return nil, &Error{Endpoint: endpoint, Err: transportError(err)}

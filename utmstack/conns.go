@@ -3,99 +3,100 @@ package utmstack
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
 )
 
-// How a client holds its connections to UTMStack. It keeps Options.Keep
-// connections open between rounds: a target probed once a minute reuses
-// them, with no new TCP or TLS handshake. The calls a round makes beyond
-// those, in parallel, go over spare connections that CloseSpareConnections
-// closes when the round is over, so an exporter with a thousand targets
-// holds about a thousand idle connections rather than max_concurrency
-// times as many (each HTTP/1.1 connection is a file descriptor, two
-// goroutines and some tens of KB). Over HTTP/2 (TLS with ALPN, where a
-// proxy in front of UTMStack offers it; UTMStack's own nginx speaks
-// HTTP/1.1) a kept connection carries every call of a round at once.
-const (
-	// keptIdleTimeout is above the usual scrape intervals (up to a
-	// minute) with room for jitter, and closes the connections of a
-	// target nobody probes any more within minutes.
-	keptIdleTimeout = 2 * time.Minute
-	// spareIdleTimeout bounds a spare connection's idle life should no
-	// one call CloseSpareConnections.
-	spareIdleTimeout = 10 * time.Second
-)
+// How a client holds its connections to UTMStack: one http.Transport that
+// keeps Options.Keep idle connections between rounds, so a target probed
+// once a minute reuses them with no new TCP or TLS handshake. A round's
+// calls beyond those, in parallel, open more; net/http closes each of them
+// as it comes back beyond the idle limit. An exporter with a thousand
+// targets thus holds about a thousand idle connections rather than
+// max_concurrency times as many (each HTTP/1.1 connection is a file
+// descriptor, two goroutines and some KB of buffers). Over HTTP/2 (TLS with
+// ALPN, where a proxy in front of UTMStack offers it; UTMStack's own nginx
+// speaks HTTP/1.1) one connection carries every call of a round at once.
+//
+// The transport is built here from prometheus/common's pieces (TLS config,
+// TLS files re-read, proxy) rather than by its NewRoundTripperFromConfig:
+// that one wraps every dial in go-conntrack with tracing, a 6.7 KB event
+// log per connection, and fixes MaxIdleConnsPerHost at 1000.
 
-// pools are the client's two sets of connections, both built by
-// prometheus/common from the same settings (TLS, proxy, files re-read).
-type pools struct {
-	kept, spare *http.Client
-	slots       chan struct{} // one per kept connection; a call holds one while it runs
-	multiplexed atomic.Bool   // the last answer on a kept connection came over HTTP/2
-}
+// keptIdleTimeout is above the usual scrape intervals (up to a minute) with
+// room for jitter, and closes the connections of a target nobody probes
+// any more within minutes.
+const keptIdleTimeout = 2 * time.Minute
 
-func newPools(cfg commoncfg.HTTPClientConfig, keep int, checkRedirect func(*http.Request, []*http.Request) error) (*pools, error) {
-	// One session cache for both sets: a spare connection resumes the
-	// kept one's TLS session, a cheaper handshake for UTMStack and for us.
-	sessions := tls.NewLRUClientSessionCache(8)
-	withSessions := commoncfg.WithNewTLSConfigFunc(func(ctx context.Context, c *commoncfg.TLSConfig, o ...commoncfg.TLSConfigOption) (*tls.Config, error) {
-		tlsConfig, err := commoncfg.NewTLSConfigWithContext(ctx, c, o...)
-		if err != nil {
-			return nil, err
-		}
-		tlsConfig.ClientSessionCache = sessions
-		return tlsConfig, nil
-	})
-	kept, err := commoncfg.NewRoundTripperFromConfig(cfg, "utmstack_exporter", withSessions, commoncfg.WithIdleConnTimeout(keptIdleTimeout))
+// connBufferSize is each connection's read and write buffer, 4 KB each by
+// default, held for as long as the connection idles: 8 MB for a thousand
+// targets. A call is under 1 KB (a values-with-count POST with its token
+// and filters is 270 to 810 bytes), as are an answer's status line and
+// headers; anything longer goes through in several reads or writes.
+const connBufferSize = 1 << 10
+
+func newHTTPClient(cfg commoncfg.HTTPClientConfig, keep int, checkRedirect func(*http.Request, []*http.Request) error) (*http.Client, error) {
+	ctx := context.Background()
+	tlsConfig, err := commoncfg.NewTLSConfigWithContext(ctx, &cfg.TLSConfig)
 	if err != nil {
 		return nil, err
 	}
-	spare, err := commoncfg.NewRoundTripperFromConfig(cfg, "utmstack_exporter", withSessions, commoncfg.WithIdleConnTimeout(spareIdleTimeout))
+	// The connections opened beyond the kept ones resume its TLS session:
+	// a cheaper handshake for UTMStack and for us.
+	tlsConfig.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+	dialer := &net.Dialer{}
+	newTransport := func(tlsConfig *tls.Config) (http.RoundTripper, error) {
+		t := &http.Transport{
+			Proxy:               cfg.Proxy(),
+			ProxyConnectHeader:  cfg.GetProxyConnectHeader(),
+			DialContext:         dialer.DialContext,
+			TLSClientConfig:     tlsConfig,
+			MaxIdleConnsPerHost: max(keep, 1),
+			IdleConnTimeout:     keptIdleTimeout,
+			WriteBufferSize:     connBufferSize,
+			ReadBufferSize:      connBufferSize,
+			// The deadline of each call is its round's, from the context.
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			DisableCompression:    true,
+			ForceAttemptHTTP2:     cfg.EnableHTTP2,
+		}
+		if cfg.EnableHTTP2 {
+			// As prometheus/common: a ping finds a dead HTTP/2 connection
+			// that would otherwise hold every call of the next rounds.
+			t.HTTP2 = &http.HTTP2Config{SendPingTimeout: time.Minute}
+		}
+		return t, nil
+	}
+	settings := tlsFiles(cfg.TLSConfig)
+	var rt http.RoundTripper
+	if settings.CA == nil && settings.Cert == nil && settings.Key == nil {
+		rt, err = newTransport(tlsConfig)
+	} else {
+		// A new transport whenever a CA, certificate or key file changes.
+		rt, err = commoncfg.NewTLSRoundTripperWithContext(ctx, tlsConfig, settings, newTransport)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &pools{
-		kept:  &http.Client{Transport: kept, CheckRedirect: checkRedirect},
-		spare: &http.Client{Transport: spare, CheckRedirect: checkRedirect},
-		slots: make(chan struct{}, max(keep, 1)),
-	}, nil
+	return &http.Client{Transport: rt, CheckRedirect: checkRedirect}, nil
 }
 
-// client sends a request over a kept connection when one is free (or the
-// kept connection multiplexes), else over a spare one. release must be
-// called once the answer's body is closed, so that the connection is back
-// among the idle ones before its slot is taken again.
-func (p *pools) client() (c *http.Client, release func(*http.Response)) {
-	if p.multiplexed.Load() {
-		return p.kept, p.observe
+// tlsFiles are the TLS settings read from files, for the round tripper that
+// re-reads them; inline ones never change.
+func tlsFiles(c commoncfg.TLSConfig) commoncfg.TLSRoundTripperSettings {
+	var s commoncfg.TLSRoundTripperSettings
+	if c.CA == "" && c.CAFile != "" {
+		s.CA = commoncfg.NewFileSecret(c.CAFile)
 	}
-	select {
-	case p.slots <- struct{}{}:
-		return p.kept, func(resp *http.Response) {
-			p.observe(resp)
-			<-p.slots
-		}
-	default:
-		return p.spare, func(*http.Response) {}
+	if c.Cert == "" && c.CertFile != "" {
+		s.Cert = commoncfg.NewFileSecret(c.CertFile)
 	}
-}
-
-// observe notes whether the kept connection speaks HTTP/2.
-func (p *pools) observe(resp *http.Response) {
-	if resp != nil {
-		p.multiplexed.Store(resp.ProtoMajor == 2)
+	if c.Key == "" && c.KeyFile != "" {
+		s.Key = commoncfg.NewFileSecret(c.KeyFile)
 	}
-}
-
-// closeSpare closes the idle spare connections.
-func (p *pools) closeSpare() { p.spare.CloseIdleConnections() }
-
-// closeAll closes every idle connection.
-func (p *pools) closeAll() {
-	p.kept.CloseIdleConnections()
-	p.spare.CloseIdleConnections()
+	return s
 }

@@ -3,16 +3,22 @@ package utmstack_test
 import (
 	"context"
 	"encoding/pem"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
 
+	"github.com/utmstack/utmstack_exporter/internal/testcert"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
@@ -88,8 +94,7 @@ func (s *connServer) hold(r *http.Request) {
 }
 
 // round makes n calls at once, all held until every one of them is in
-// flight, then ends the round as the collector does. It returns the data
-// requests the server saw.
+// flight. It returns the data requests the server saw.
 func (s *connServer) round(t *testing.T, c *utmstack.Client, n int) []*http.Request {
 	t.Helper()
 	s.mu.Lock()
@@ -107,7 +112,6 @@ func (s *connServer) round(t *testing.T, c *utmstack.Client, n int) []*http.Requ
 			t.Fatal(err)
 		}
 	}
-	c.CloseSpareConnections()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.seen
@@ -167,7 +171,7 @@ func TestOneConnectionKeptBetweenRounds(t *testing.T) {
 	if again, open := s.counts(); again != opened || open != 1 {
 		t.Fatalf("two one-call rounds opened %d more connections (%d open), want 0 (1)", again-opened, open)
 	}
-	// A round of 4 again: the kept one and 3 spares.
+	// A round of 4 again: the kept one and 3 new ones, closed as they end.
 	s.round(t, c, 4)
 	s.waitClosed(t, 3)
 	if again, open := s.counts(); again != opened+3 || open != 1 {
@@ -212,20 +216,96 @@ func TestHTTP2CarriesARoundOnTheKeptConnection(t *testing.T) {
 	}
 }
 
-func TestSpareConnectionsResumeTheTLSSession(t *testing.T) {
+func TestExtraConnectionsResumeTheTLSSession(t *testing.T) {
 	s := newConnServer(t, false, true)
 	c := s.client(t, 1, password(), s.tlsConfig(false))
-	s.round(t, c, 4)
-	resumed := 0
+	before := map[string]bool{} // the connections of the first round, by client address
 	for _, r := range s.round(t, c, 4) {
-		if r.ProtoMajor != 1 {
+		before[r.RemoteAddr] = true
+	}
+	kept, resumed := 0, 0
+	for _, r := range s.round(t, c, 4) {
+		switch {
+		case r.ProtoMajor != 1:
 			t.Fatalf("a call went over %s, want HTTP/1.1", r.Proto)
-		}
-		if r.TLS.DidResume {
+		case before[r.RemoteAddr]:
+			kept++
+		case r.TLS.DidResume:
 			resumed++
 		}
 	}
-	if resumed != 3 {
-		t.Fatalf("%d of the round's calls came over a resumed TLS session, want 3 (the spares; the kept one made the full handshake)", resumed)
+	if kept != 1 || resumed != 3 {
+		t.Fatalf("the second round of 4 calls: %d over the kept connection, %d over new ones that resumed the TLS session, want 1 and 3", kept, resumed)
+	}
+}
+
+func TestRequestsGoThroughTheProxy(t *testing.T) {
+	s := newConnServer(t, false, false)
+	var mu sync.Mutex
+	var asked []string // the hosts the proxy was asked for
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.Host)
+		mu.Unlock()
+		s.fake.ServeHTTP(w, r) // plain HTTP through a proxy: the absolute URL in the request line
+	}))
+	t.Cleanup(proxy.Close)
+	proxyURL, _ := url.Parse(proxy.URL)
+	// No UTMStack listens there: only the proxy can answer.
+	u, _ := url.Parse("http://127.0.0.1:1")
+	c, err := utmstack.New(utmstack.Options{URL: u, Credentials: password(),
+		HTTP: commoncfg.HTTPClientConfig{ProxyConfig: commoncfg.ProxyConfig{ProxyURL: commoncfg.URL{URL: proxyURL}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if _, err := c.ValuesWithCount(context.Background(), byStatus); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 2 || asked[0] != u.Host || asked[1] != u.Host { // the login, the call
+		t.Fatalf("the proxy was asked for %q, want the login and the call to %s", asked, u.Host)
+	}
+}
+
+func TestAChangedCAFileIsReadWithoutANewClient(t *testing.T) {
+	s := newConnServer(t, false, true)
+	s.server.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	caFile := filepath.Join(t.TempDir(), "ca.crt")
+	writeFile := func(pemBytes []byte) {
+		t.Helper()
+		if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, _ := testcert.SelfSigned(t, "some other CA")
+	writeFile(other)
+	// A key, not a password: a failed login would hold the next one back.
+	s.fake.SetAPIKeys([]utmstacktest.APIKey{{Key: testAPIKey}})
+	apiKey := utmstack.Credentials{Method: utmstack.AuthAPIKey, Secret: testAPIKey}
+	c := s.client(t, 1, apiKey, commoncfg.HTTPClientConfig{TLSConfig: commoncfg.TLSConfig{CAFile: caFile}})
+	if _, err := c.ValuesWithCount(context.Background(), byStatus); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a call with the wrong CA in ca_file: %v, want a certificate error", err)
+	}
+	writeFile(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.server.Certificate().Raw}))
+	if _, err := c.ValuesWithCount(context.Background(), byStatus); err != nil {
+		t.Fatalf("a call once ca_file holds the server's CA: %v", err)
+	}
+}
+
+func TestCallsAndAnswersLargerThanTheConnectionBuffers(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	f.fake.SetFault(func(w http.ResponseWriter, _ *http.Request) bool {
+		w.Header().Set("X-Long", strings.Repeat("h", 3000)) // a header line past the read buffer
+		return false
+	})
+	req := byStatus
+	// A body past the write buffer; no alert has that name, so all count.
+	req.Filters = []utmstack.Filter{{Field: "name", Operator: "IS_NOT", Value: strings.Repeat("x", 5000)}}
+	c := f.client(t, password())
+	for range 2 { // the second over the same connection
+		got, err := c.ValuesWithCount(context.Background(), req)
+		wantStatusCounts(t, got, err)
 	}
 }
