@@ -373,11 +373,11 @@ func BenchmarkRound(b *testing.B) {
 		b.Run(fmt.Sprintf("stub/builtin/countries=%d", countries), func(b *testing.B) {
 			env := newBenchEnv(b, newBenchStub(countries), nil, "")
 			env.mustBeUp(b)
-			t := env.exporter.current()
+			t := env.exporter.current().target
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				if result := t.scrape(ctx); !result.up {
+				if result := t.Scrape(ctx); !result.Up {
 					b.Fatal("round failed")
 				}
 			}
@@ -409,27 +409,6 @@ func BenchmarkExposition(b *testing.B) {
 				env.scrape(b, &buf)
 			}
 			b.ReportMetric(float64(buf.Len()), "body-bytes")
-		})
-	}
-}
-
-// BenchmarkCountryBreakdown is the top-20 cut of n country buckets.
-func BenchmarkCountryBreakdown(b *testing.B) {
-	for _, n := range []int{30, 100, 250} {
-		buckets := make(map[string]int64, n)
-		var sum int64
-		for i := range n {
-			c := int64(5000/(i+1) + 1)
-			buckets[fmt.Sprintf("%c%c", 'A'+i/26%26, 'A'+i%26)] = c
-			sum += c
-		}
-		b.Run("countries="+strconv.Itoa(n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if out := countryBreakdown(buckets, 20, sum+7); len(out) != 22 {
-					b.Fatalf("%d series, want 22", len(out))
-				}
-			}
 		})
 	}
 }

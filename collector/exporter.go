@@ -18,6 +18,7 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/round"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
@@ -44,11 +45,16 @@ type Exporter struct {
 	probes map[string]*instance
 }
 
-// instance is one UTMStack with the counters its client feeds and what it
-// remembers (memory), both kept across reloads.
+// instance is one UTMStack: its rounds (target) and the families they are
+// exported as, its client, and the counters its client feeds and what it
+// remembers (memory), which outlive reloads.
 type instance struct {
-	target   *target
+	target   *round.Target
+	families []queryFamilies // shared with every instance of the same queries
+	client   *utmstack.Client
+	memory   *round.Memory
 	settings clientSettings
+	timeout  time.Duration // utmstack.timeout, the longest a scrape runs
 	metrics  *Metrics
 }
 
@@ -74,13 +80,9 @@ type clientSettings struct {
 
 func settingsOf(u config.UTMStack) clientSettings {
 	s := clientSettings{
-		URL: u.URL.String(),
-		Credentials: utmstack.Credentials{
-			Method:   u.Auth.Method,
-			Username: u.Auth.Username,
-			Secret:   u.Auth.Secret,
-		},
-		TLS: u.TLSConfig,
+		URL:         u.URL.String(),
+		Credentials: round.ClientOptions(u).Credentials,
+		TLS:         u.TLSConfig,
 	}
 	if u.ProxyURL != nil {
 		s.Proxy = u.ProxyURL.String()
@@ -103,7 +105,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	plans := planCache{}
 	// The UTMStack of /metrics keeps a connection per call of a round in
 	// flight; each /probe target keeps one, as there may be thousands.
-	main, err := e.instance(e.main, cfg.UTMStack, plans.plans(cfg.Queries), cfg.Incidents, e.opts.Metrics.Metrics, cfg.UTMStack.MaxConcurrency, &created)
+	main, err := e.instance(e.main, cfg.UTMStack, plans.get(cfg.Queries), cfg.Incidents, e.opts.Metrics.Metrics, cfg.UTMStack.MaxConcurrency, &created)
 	if err != nil {
 		return fail(err)
 	}
@@ -116,39 +118,69 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		} else {
 			metrics = newMetrics()
 		}
-		if probes[name], err = e.instance(old, t.UTMStack, plans.plans(t.Queries), cfg.Incidents, metrics, 1, &created); err != nil {
+		if probes[name], err = e.instance(old, t.UTMStack, plans.get(t.Queries), cfg.Incidents, metrics, 1, &created); err != nil {
 			return fail(fmt.Errorf("target %s: %w", name, err))
 		}
 	}
 
 	// Close the clients nothing uses any more.
-	inUse := map[*utmstack.Client]bool{main.target.client: true}
+	inUse := map[*utmstack.Client]bool{main.client: true}
 	for _, p := range probes {
-		inUse[p.target.client] = true
+		inUse[p.client] = true
 	}
 	for _, old := range append([]*instance{e.main}, slices.Collect(maps.Values(e.probes))...) {
-		if old != nil && !inUse[old.target.client] {
-			old.target.client.Close()
+		if old != nil && !inUse[old.client] {
+			old.client.Close()
 		}
 	}
 	e.cfg, e.main, e.probes = cfg, main, probes
 	return nil
 }
 
+// planCache builds each list of queries' plans and families once, for one
+// Apply: plans and families are read-only, so every target of a list can
+// hold the same. Lists are told apart by identity: the targets that
+// inherit the top-level queries hold that very slice (config); an own list
+// gets plans of its own.
+type planCache map[planKey]planned
+
+type planKey struct {
+	first *config.Query
+	n     int
+}
+
+// planned are a list of queries' plans and the families they export.
+type planned struct {
+	plans    []round.Plan
+	families []queryFamilies
+}
+
+func (c planCache) get(queries []config.Query) planned {
+	if len(queries) == 0 {
+		return planned{}
+	}
+	key := planKey{&queries[0], len(queries)}
+	p, ok := c[key]
+	if !ok {
+		p = planned{round.NewPlans(queries), familiesOf(queries)}
+		c[key] = p
+	}
+	return p
+}
+
 // instance builds the next state of one UTMStack: the old client when its
 // settings are unchanged, else a new one (recorded in created).
-func (e *Exporter) instance(old *instance, u config.UTMStack, plans []queryPlan, incidents bool, metrics *Metrics,
+func (e *Exporter) instance(old *instance, u config.UTMStack, q planned, incidents bool, metrics *Metrics,
 	keep int, created *[]*utmstack.Client) (*instance, error) {
 	settings := settingsOf(u)
 	var client *utmstack.Client
-	mem := &memory{successes: newSuccessLog(), periodic: newPeriodic(), warnings: newWarnings()}
+	sameClient := old != nil && reflect.DeepEqual(settings, old.settings)
+	mem := round.NewMemory()
 	if old != nil {
-		mem.successes = old.target.memory.successes
+		mem = old.memory.Reloaded(sameClient)
 	}
-	if old != nil && reflect.DeepEqual(settings, old.settings) {
-		client = old.target.client
-		// The same UTMStack: what was read of it still holds.
-		mem.periodic, mem.warnings = old.target.memory.periodic, old.target.memory.warnings
+	if sameClient {
+		client = old.client
 	} else {
 		var err error
 		if client, err = e.newClient(u, settings, metrics, keep); err != nil {
@@ -159,12 +191,12 @@ func (e *Exporter) instance(old *instance, u config.UTMStack, plans []queryPlan,
 			e.opts.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", settings.URL)
 		}
 	}
-	t := newTarget(client, u, plans, incidents, mem, e.opts.Now, e.opts.Logger)
-	return &instance{target: t, settings: settings, metrics: metrics}, nil
+	t := round.NewTarget(client, u, q.plans, incidents, mem, e.opts.Now, e.opts.Logger)
+	return &instance{target: t, families: q.families, client: client, memory: mem, settings: settings, timeout: u.Timeout, metrics: metrics}, nil
 }
 
 func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics, keep int) (*utmstack.Client, error) {
-	opts := clientOptions(u, s)
+	opts := round.ClientOptions(u)
 	opts.Hooks = metrics.Hooks()
 	opts.Logger = e.opts.Logger.With("url", s.URL)
 	opts.Now = e.opts.Now
@@ -177,16 +209,6 @@ func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metri
 	return client, nil
 }
 
-// clientOptions are the settings of a client for u: where, which
-// credentials, TLS and proxy.
-func clientOptions(u config.UTMStack, s clientSettings) utmstack.Options {
-	httpCfg := commoncfg.HTTPClientConfig{TLSConfig: u.TLSConfig, EnableHTTP2: true}
-	if u.ProxyURL != nil {
-		httpCfg.ProxyURL = commoncfg.URL{URL: u.ProxyURL}
-	}
-	return utmstack.Options{URL: u.URL, Credentials: s.Credentials, HTTP: httpCfg}
-}
-
 // Config returns the running configuration, nil before the first Apply.
 func (e *Exporter) Config() *config.Config {
 	e.mu.RLock()
@@ -194,49 +216,46 @@ func (e *Exporter) Config() *config.Config {
 	return e.cfg
 }
 
-func (e *Exporter) current() *target {
+func (e *Exporter) current() *instance {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if e.main == nil {
-		return nil
-	}
-	return e.main.target
+	return e.main
 }
 
 // ServeHTTP answers a /metrics scrape: one round of queries (shared with
 // concurrent scrapes) under the scrape's deadline, beside the process
 // metrics.
 func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	t := e.current()
-	if t == nil {
+	inst := e.current()
+	if inst == nil {
 		http.Error(w, "no configuration loaded", http.StatusServiceUnavailable)
 		return
 	}
-	e.serve(w, r, t, e.opts.Gatherer, nil) // the process registry holds its counters
+	e.serve(w, r, inst, e.opts.Gatherer, nil) // the process registry holds its counters
 }
 
-// serve runs t's round for this request and serves its metrics with the
-// counters (nil: none) beside the gatherer's (nil: none), compressed as the
-// scraper asks (promhttp: gzip or zstd).
-func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, beside prometheus.Gatherer, counters *Metrics) {
+// serve runs inst's round for this request and serves its metrics with
+// the counters (nil: none) beside the gatherer's (nil: none), compressed as
+// the scraper asks (promhttp: gzip or zstd).
+func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, inst *instance, beside prometheus.Gatherer, counters *Metrics) {
 	start := time.Now()
-	timeout := scrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), t.timeout, e.opts.TimeoutOffset)
+	timeout := scrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), inst.timeout, e.opts.TimeoutOffset)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	result := t.scrape(ctx)
+	result := inst.target.Scrape(ctx)
 
-	round := prometheus.NewRegistry()
-	round.MustRegister(roundCollector{
-		url:            t.url,
-		plans:          t.plans,
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(roundCollector{
+		url:            inst.settings.URL,
+		families:       inst.families,
 		result:         result,
-		successes:      t.memory.successes.snapshot(),
+		successes:      inst.memory.LastSuccesses(),
 		scrapeDuration: time.Since(start),
 	})
 	if counters != nil {
-		round.MustRegister(counters)
+		reg.MustRegister(counters)
 	}
-	gatherers := prometheus.Gatherers{round}
+	gatherers := prometheus.Gatherers{reg}
 	if beside != nil {
 		gatherers = append(gatherers, beside)
 	}

@@ -150,26 +150,44 @@ func (h *harness) holdRound(t *testing.T, scrapers int) (release func()) {
 		return false
 	})
 	return func() {
+		defer close(held) // a failed wait must not leave the scrapes hanging
 		waitForScrapes(t, scrapers)
-		close(held)
+		// waitRound reads the same frame: it must name a round in flight.
+		if n, ok := waitForStacks(roundFrame, func(n int) bool { return n >= 1 }); !ok {
+			t.Fatalf("%d goroutines in %s while a round is held, want one", n, roundFrame)
+		}
 	}
 }
 
+// The frames of a scrape of a target, and of the goroutine its round runs in.
+const (
+	scrapeFrame = "round.(*Target).Scrape("
+	roundFrame  = "round.(*Target).start.func1("
+)
+
 // waitForScrapes waits, bounded, until n goroutines are inside
-// (*target).scrape. It reads the goroutines' stacks: the exporter has no
-// test hook to tell when a scrape has joined a round.
+// (*round.Target).Scrape.
 func waitForScrapes(t *testing.T, n int) {
 	t.Helper()
+	if got, ok := waitForStacks(scrapeFrame, func(got int) bool { return got >= n }); !ok {
+		t.Fatalf("%d scrapes waiting for a round after 30 s, want %d", got, n)
+	}
+}
+
+// waitForStacks waits, at most 30 s, until ok holds of the number of
+// goroutines whose stack holds frame, and returns that number. It reads the
+// goroutines' stacks: the exporter has no test hook to tell when a scrape
+// has joined a round, or when a round has ended.
+func waitForStacks(frame string, ok func(n int) bool) (int, bool) {
 	buf := make([]byte, 1<<20)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		stacks := buf[:runtime.Stack(buf, true)]
-		got := bytes.Count(stacks, []byte("collector.(*target).scrape("))
-		if got >= n {
-			return
+		n := bytes.Count(buf[:runtime.Stack(buf, true)], []byte(frame))
+		if ok(n) {
+			return n, true
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d scrapes waiting for a round after 30 s, want %d", got, n)
+			return n, false
 		}
 		runtime.Gosched()
 	}
@@ -198,10 +216,10 @@ func (h *harness) scrape(t *testing.T, want string, names ...string) {
 // gatherer returns one scrape's metrics as a Gatherer, for GatherAndLint: its
 // round's and its duration, as serve exports them.
 func (h *harness) gatherer() prometheus.Gatherer {
-	tg := h.exporter.current()
+	inst := h.exporter.current()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(roundCollector{url: tg.url, plans: tg.plans, result: tg.scrape(context.Background()),
-		successes: tg.memory.successes.snapshot(), scrapeDuration: 250 * time.Millisecond})
+	reg.MustRegister(roundCollector{url: inst.settings.URL, families: inst.families, result: inst.target.Scrape(context.Background()),
+		successes: inst.memory.LastSuccesses(), scrapeDuration: 250 * time.Millisecond})
 	return reg
 }
 
@@ -433,7 +451,7 @@ func TestMaxConcurrencyBoundsCallsInFlight(t *testing.T) {
 	})
 	h.exporter.opts.TimeoutOffset = 500 * time.Millisecond
 	series, body, _ := promScrape(t, h, "2")
-	waitRound(t, h)
+	waitRound(t)
 	if n := arrived.Load(); n != 2 {
 		t.Errorf("%d calls reached UTMStack while the first were held, want max_concurrency (2)", n)
 	}
@@ -600,4 +618,31 @@ func TestTargetInfoNamesTheUTMStack(t *testing.T) {
 # TYPE utmstack_exporter_target_info gauge
 utmstack_exporter_target_info{url="`+h.upstream.URL+`"} 1
 `, "utmstack_exporter_target_info")
+}
+func TestScrapeTimeout(t *testing.T) {
+	const offset = 500 * time.Millisecond
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 10 * time.Second},
+		{"5", 4500 * time.Millisecond},
+		{"30", 10 * time.Second},
+		{"0.2", 200 * time.Millisecond}, // offset larger than the timeout: keep the timeout
+		{"abc", 10 * time.Second},
+		{"-3", 10 * time.Second},
+		// Not finite, or too large for a time.Duration: the configured timeout.
+		{"NaN", 10 * time.Second},
+		{"+Inf", 10 * time.Second},
+		{"1e10", 10 * time.Second},
+		{"1e300", 10 * time.Second},
+	} {
+		if got := scrapeTimeout(tc.header, 10*time.Second, offset); got != tc.want {
+			t.Errorf("header %q: got %v, want %v", tc.header, got, tc.want)
+		}
+		// An offset of 0 is valid (--scrape.timeout-offset=0s).
+		if got := scrapeTimeout(tc.header, 10*time.Second, 0); got <= 0 || got > 10*time.Second {
+			t.Errorf("header %q, no offset: got %v, want within (0, 10s]", tc.header, got)
+		}
+	}
 }

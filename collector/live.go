@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/round"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
@@ -99,8 +100,7 @@ func (r *liveReport) write(w io.Writer) {
 // checkInstance runs one round against u, as a scrape would, and judges it.
 func checkInstance(ctx context.Context, key string, u config.UTMStack, queries []config.Query, incidents bool, userAgent string) *liveReport {
 	r := &liveReport{key: key, url: u.URL.String()}
-	s := settingsOf(u)
-	opts := clientOptions(u, s)
+	opts := round.ClientOptions(u)
 	opts.OneLogin, opts.UserAgent = true, userAgent
 	client, err := utmstack.New(opts)
 	if err != nil {
@@ -112,13 +112,12 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 	defer cancel()
 
 	version, verr := client.Version(ctx)
-	mem := &memory{successes: newSuccessLog(), periodic: newPeriodic(), warnings: newWarnings()}
-	t := newTarget(client, u, newPlans(queries), incidents, mem, time.Now, slog.New(slog.DiscardHandler))
+	t := round.NewTarget(client, u, round.NewPlans(queries), incidents, round.NewMemory(), time.Now, slog.New(slog.DiscardHandler))
 	start := time.Now()
-	round := t.runRound(ctx)
+	result := t.Scrape(ctx)
 	took := time.Since(start)
 
-	errs := roundErrors(round)
+	errs := roundErrors(result)
 	r.judgeCredentials(key, u, errs)
 	switch {
 	case r.unsupported:
@@ -128,53 +127,40 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 	default:
 		r.add("version", "unknown (/management/info: %v)", verr)
 	}
-	if u.Auth.Method == utmstack.AuthAPIKey && len(errs) < len(round.queries) {
+	if u.Auth.Method == utmstack.AuthAPIKey && len(errs) < len(result.Queries) {
 		r.add("API keys", "%s", keyExpiries(ctx, client))
 	}
 	if len(errs) > 0 && len(r.problems) == 0 { // not a credential UTMStack refused
 		r.judgeTransport(key, errs[0])
 	}
-	r.add("round", "%d calls in %s", countCalls(t), took.Round(time.Millisecond))
-	for i, q := range round.queries {
-		r.queryLines = append(r.queryLines, [2]string{q.name, describeQuery(t.plans[i], q)})
+	r.add("round", "%d calls in %s", result.Calls, took.Round(time.Millisecond))
+	for i, q := range result.Queries {
+		r.queryLines = append(r.queryLines, [2]string{q.Name, describeQuery(queries[i], q)})
 	}
-	if in := round.incidents; in != nil {
-		if in.err == nil {
+	if in := result.Incidents; in != nil {
+		if in.Err == nil {
 			var parts []string
 			for i, status := range utmstack.IncidentStatuses {
-				parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(status), in.counts[i]))
+				parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(status), in.Counts[i]))
 			}
 			r.add("incidents", "%s", strings.Join(parts, ", "))
-		} else if isForbidden(in.err) {
+		} else if in.Forbidden() {
 			r.problem("give the user ROLE_USER, or set incidents: false", "the user may not read incidents (403 on /api/utm-incidents)")
 		}
 	}
-	r.judgeData(ctx, client, key, t, round)
+	r.judgeData(ctx, client, queries, result)
 	return r
 }
 
-// countCalls is how many calls a first round makes: every plan's, the
-// incidents' and the index counts.
-func countCalls(t *target) int {
-	n := 0
-	for _, p := range t.plans {
-		n += len(p.calls) + len(p.ages)
-	}
-	if t.incidents {
-		n += len(utmstack.IncidentStatuses)
-	}
-	return n + len(indexCalls(t.plans))
-}
-
-func roundErrors(round *roundResult) []error {
+func roundErrors(result *round.Result) []error {
 	var errs []error
-	for _, q := range round.queries {
-		if q.err != nil {
-			errs = append(errs, q.err)
+	for _, q := range result.Queries {
+		if q.Err != nil {
+			errs = append(errs, q.Err)
 		}
 	}
-	if round.incidents != nil && round.incidents.err != nil && !isForbidden(round.incidents.err) {
-		errs = append(errs, round.incidents.err)
+	if in := result.Incidents; in != nil && in.Err != nil && !in.Forbidden() {
+		errs = append(errs, in.Err)
 	}
 	return errs
 }
@@ -249,22 +235,22 @@ func (r *liveReport) judgeTransport(key string, err error) {
 
 // judgeData finds the index patterns and fields that hold nothing, and
 // exclude_echoes on alerts that all carry parentId.
-func (r *liveReport) judgeData(ctx context.Context, c *utmstack.Client, key string, t *target, round *roundResult) {
-	for _, pattern := range slices.Sorted(maps.Keys(round.indexAlerts)) {
-		n := round.indexAlerts[pattern]
+func (r *liveReport) judgeData(ctx context.Context, c *utmstack.Client, queries []config.Query, result *round.Result) {
+	for _, pattern := range slices.Sorted(maps.Keys(result.IndexAlerts)) {
+		n := result.IndexAlerts[pattern]
 		r.add("index", "%s holds %d alerts", pattern, n)
 		if n == 0 {
 			r.problem("set index_pattern: UTMStack v11 uses v11-alert-*, v10 alert-*",
 				"index pattern %s holds no alert at all (a wrong pattern, or UTMStack has never raised an alert)", pattern)
 		}
 	}
-	for i, q := range round.queries {
-		if !q.ok {
+	for i, q := range result.Queries {
+		if !q.OK {
 			continue
 		}
-		plan := t.plans[i]
-		for _, name := range q.empty {
-			for _, b := range plan.breakdowns {
+		query := queries[i]
+		for _, name := range q.Empty {
+			for _, b := range query.By {
 				if b.Name != name {
 					continue
 				}
@@ -272,36 +258,44 @@ func (r *liveReport) judgeData(ctx context.Context, c *utmstack.Client, key stri
 				if name == config.ByCountry {
 					fix = "set fields.country: UTMStack v11 uses adversary.geolocation.countryCode.keyword, v10 source.countryCode.keyword"
 				}
-				r.problem(fix, "query %s: the %s breakdown's field %s has no value on any of its %d alerts", q.name, name, b.Field, q.total)
+				r.problem(fix, "query %s: the %s breakdown's field %s has no value on any of its %d alerts", q.Name, name, b.Field, q.Total)
 			}
 		}
-		if plan.query.ExcludeEchoes && q.total == 0 && round.indexAlerts[plan.query.IndexPattern] > 0 &&
-			allCarryParentID(ctx, c, plan.query.IndexPattern, plan.query.Fields.Status, round.indexAlerts[plan.query.IndexPattern]) {
+		if all := result.IndexAlerts[query.IndexPattern]; query.ExcludeEchoes && q.Total == 0 && all > 0 &&
+			allCarryParentID(ctx, c, query.IndexPattern, query.Fields.Status, all) {
 			r.problem("set exclude_echoes: false (before v11.0.x every alert has parentId \"\")",
-				"query %s: every alert of %s carries parentId, so exclude_echoes (parentId DOES_NOT_EXIST) leaves none", q.name, plan.query.IndexPattern)
+				"query %s: every alert of %s carries parentId, so exclude_echoes (parentId DOES_NOT_EXIST) leaves none", q.Name, query.IndexPattern)
 		}
 	}
 }
 
+// statusBuckets is more buckets than the status field has values, so its
+// buckets sum to every alert counted (as in a round).
+const statusBuckets = 20
+
 // allCarryParentID counts the alerts of the pattern that have a parentId.
 func allCarryParentID(ctx context.Context, c *utmstack.Client, pattern, statusField string, all int64) bool {
-	buckets, err := c.ValuesWithCount(ctx, utmstack.ValuesRequest{Index: pattern, Field: statusField, Top: enumBuckets,
+	buckets, err := c.ValuesWithCount(ctx, utmstack.ValuesRequest{Index: pattern, Field: statusField, Top: statusBuckets,
 		Filters: []utmstack.Filter{{Field: "parentId", Operator: "EXIST"}}})
-	return err == nil && total(buckets) == all
+	var withParent int64
+	for _, n := range buckets {
+		withParent += n
+	}
+	return err == nil && withParent == all
 }
 
 // describeQuery is one line: the total, each breakdown's first values, the
 // ages, the time taken.
-func describeQuery(plan queryPlan, q queryResult) string {
-	if !q.ok {
-		return fmt.Sprintf("failed: %v", q.err)
+func describeQuery(query config.Query, q round.QueryResult) string {
+	if !q.OK {
+		return fmt.Sprintf("failed: %v", q.Err)
 	}
-	parts := []string{fmt.Sprintf("%d alerts in %s", q.total, q.duration.Round(time.Millisecond))}
-	for _, b := range plan.breakdowns {
+	parts := []string{fmt.Sprintf("%d alerts in %s", q.Total, q.Duration.Round(time.Millisecond))}
+	for _, b := range query.By {
 		var values []string
-		for _, v := range q.series[b.Name] {
-			if v.count > 0 && len(values) < 3 {
-				values = append(values, fmt.Sprintf("%s %d", v.label, v.count))
+		for _, v := range q.Series[b.Name] {
+			if v.Count > 0 && len(values) < 3 {
+				values = append(values, fmt.Sprintf("%s %d", v.Label, v.Count))
 			}
 		}
 		if len(values) == 0 {
@@ -309,13 +303,9 @@ func describeQuery(plan queryPlan, q queryResult) string {
 		}
 		parts = append(parts, b.Name+": "+strings.Join(values, ", "))
 	}
-	for j, age := range plan.ages {
-		name := "newest"
-		if age.oldest {
-			name = "oldest"
-		}
-		if a := q.ages[j]; a.found {
-			parts = append(parts, fmt.Sprintf("%s %s (%s ago)", name, a.at.UTC().Format(time.RFC3339), model.Duration(time.Since(a.at).Round(time.Minute))))
+	for j, name := range query.Ages {
+		if a := q.Ages[j]; a.Found {
+			parts = append(parts, fmt.Sprintf("%s %s (%s ago)", name, a.At.UTC().Format(time.RFC3339), model.Duration(time.Since(a.At).Round(time.Minute))))
 		} else {
 			parts = append(parts, name+" none")
 		}

@@ -21,7 +21,7 @@ func (e *Exporter) ProbeHandler() http.Handler {
 			http.Error(w, unknownTargetMessage(name), http.StatusBadRequest)
 			return
 		}
-		e.serve(w, r, inst.target, nil, inst.metrics)
+		e.serve(w, r, inst, nil, inst.metrics)
 	})
 }
 

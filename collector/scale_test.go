@@ -187,7 +187,7 @@ func TestReloadOfAThousandTargetsKeepsEveryClient(t *testing.T) {
 	t.Logf("Apply of 1000 unchanged targets: %v", time.Since(start))
 
 	for name, old := range before {
-		if now := h.exporter.probes[name]; now == nil || now.target.client != old.target.client {
+		if now := h.exporter.probes[name]; now == nil || now.client != old.client {
 			t.Fatalf("target %s has a new client after a reload that changed nothing", name)
 		}
 	}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/round"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
@@ -9,7 +10,7 @@ import (
 // hold for these queries: /metrics for the top-level queries, /probe for a
 // target's. The exporter's counters and the Go and process metrics come on
 // top. Label values taken from alert data are capped by each breakdown's
-// top, so the configuration alone bounds it.
+// top (round.MaxValues), so the configuration alone bounds it.
 func MaxSeries(queries []config.Query, incidents bool) int {
 	n := 3 // utmstack_up, utmstack_scrape_duration_seconds, utmstack_exporter_target_info
 	n++    // utmstack_info
@@ -18,16 +19,7 @@ func MaxSeries(queries []config.Query, incidents bool) int {
 		patterns[q.IndexPattern] = true
 		n += len(queryHealth) + 1 + len(q.Ages) // health, utmstack_alerts, ages
 		for _, b := range q.By {
-			switch b.Name {
-			case config.BySeverity:
-				n += len(severityValues) + 1 // unknown
-			case config.ByStatus:
-				n += len(statusValues) + 2 // ignored, unknown
-			case config.ByCountry:
-				n += b.Top + 2 // other, unknown
-			default:
-				n += b.Top + 1 // other
-			}
+			n += round.MaxValues(b)
 		}
 	}
 	n += len(patterns) // utmstack_index_alerts

@@ -1,4 +1,4 @@
-package collector
+package round
 
 import (
 	"cmp"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/utmstack/utmstack_exporter/config"
 )
 
 // Label values the contract declares. The declared ones are always exported,
@@ -53,16 +55,34 @@ func statusLabel(key string) string {
 	return labelUnknown
 }
 
-// labelCount is one exported series of a breakdown.
-type labelCount struct {
-	label string
-	count int64
+// MaxValues is the most label values b exports for a query in one round:
+// its declared or top values, and those added when seen. Values taken from
+// alert data are capped by the breakdown's top, so the configuration alone
+// bounds it.
+func MaxValues(b config.Breakdown) int {
+	switch b.Name {
+	case config.BySeverity:
+		return len(severityValues) + 1 // unknown
+	case config.ByStatus:
+		return len(statusValues) + 2 // ignored, unknown
+	case config.ByCountry:
+		return b.Top + 2 // other, unknown
+	}
+	return b.Top + 1 // other
+}
+
+// LabelCount is one label value of a breakdown and its alerts.
+type LabelCount struct {
+	// Label is the label value, safe to export.
+	Label string
+	// Count is how many of the query's alerts have it.
+	Count int64
 }
 
 // enumBreakdown maps buckets onto the declared values (all present, zero
 // when absent) plus any extra label seen. missing alerts (total minus the
 // buckets' sum: the field is absent on them) count as unknown.
-func enumBreakdown(buckets map[string]int64, declared []string, mapKey func(string) string, total int64) []labelCount {
+func enumBreakdown(buckets map[string]int64, declared []string, mapKey func(string) string, total int64) []LabelCount {
 	sums := make(map[string]int64, len(declared)+2)
 	var seen int64
 	for key, n := range buckets {
@@ -72,14 +92,14 @@ func enumBreakdown(buckets map[string]int64, declared []string, mapKey func(stri
 	if missing := total - seen; missing > 0 {
 		sums[labelUnknown] += missing
 	}
-	out := make([]labelCount, 0, len(declared)+2)
+	out := make([]LabelCount, 0, len(declared)+2)
 	for _, label := range declared {
-		out = append(out, labelCount{label, sums[label]})
+		out = append(out, LabelCount{label, sums[label]})
 		delete(sums, label)
 	}
 	for _, extra := range []string{labelIgnored, labelUnknown} {
 		if n, ok := sums[extra]; ok {
-			out = append(out, labelCount{extra, n})
+			out = append(out, LabelCount{extra, n})
 		}
 	}
 	return out
@@ -100,8 +120,8 @@ const maxCountryLabelLen = 64
 // countryBreakdown keeps the top countries as label values, sums the rest
 // into "other", and puts alerts without geolocation (total minus every
 // bucket) and unusable keys into "unknown", so the values add up to total.
-func countryBreakdown(buckets map[string]int64, top int, total int64) []labelCount {
-	countries := make([]labelCount, 0, len(buckets))
+func countryBreakdown(buckets map[string]int64, top int, total int64) []LabelCount {
+	countries := make([]LabelCount, 0, len(buckets))
 	var seen, other, unknown int64
 	for key, n := range buckets {
 		seen += n
@@ -111,7 +131,7 @@ func countryBreakdown(buckets map[string]int64, top int, total int64) []labelCou
 		case !usableLabel(key) || key == labelUnknown:
 			unknown += n
 		default:
-			countries = append(countries, labelCount{key, n})
+			countries = append(countries, LabelCount{key, n})
 		}
 	}
 	countries, rest := keepTop(countries, top)
@@ -119,12 +139,12 @@ func countryBreakdown(buckets map[string]int64, top int, total int64) []labelCou
 	// The keys may be substrings of the whole answer; copy the few kept so
 	// the answer is not held until the next round.
 	for i := range countries {
-		countries[i].label = strings.Clone(countries[i].label)
+		countries[i].Label = strings.Clone(countries[i].Label)
 	}
 	if missing := total - seen; missing > 0 {
 		unknown += missing
 	}
-	return append(countries, labelCount{labelOther, other}, labelCount{labelUnknown, unknown})
+	return append(countries, LabelCount{labelOther, other}, LabelCount{labelUnknown, unknown})
 }
 
 // usableLabel rejects keys that would make poor or unsafe label values.
@@ -150,40 +170,40 @@ const maxLabelRunes = 128
 // present, so the values add up to total. Values are made label-safe:
 // invalid UTF-8 replaced, cut to 128 characters (values that become equal
 // are summed), an empty value named "unknown".
-func fieldBreakdown(buckets map[string]int64, top int, total int64) []labelCount {
+func fieldBreakdown(buckets map[string]int64, top int, total int64) []LabelCount {
 	sums := make(map[string]int64, len(buckets))
 	var seen int64
 	for key, n := range buckets {
 		sums[labelValue(key)] += n
 		seen += n
 	}
-	values := make([]labelCount, 0, len(sums))
+	values := make([]LabelCount, 0, len(sums))
 	other := max(total-seen, 0)
 	for label, n := range sums {
 		if label == labelOther {
 			other += n
 			continue
 		}
-		values = append(values, labelCount{label, n})
+		values = append(values, LabelCount{label, n})
 	}
 	values, rest := keepTop(values, top)
-	return append(values, labelCount{labelOther, other + rest})
+	return append(values, LabelCount{labelOther, other + rest})
 }
 
 // keepTop sorts values by count, most first (ties by label), and returns
 // the top of them and the sum of the rest.
-func keepTop(values []labelCount, top int) (kept []labelCount, rest int64) {
-	slices.SortFunc(values, func(a, b labelCount) int {
-		if c := cmp.Compare(b.count, a.count); c != 0 {
+func keepTop(values []LabelCount, top int) (kept []LabelCount, rest int64) {
+	slices.SortFunc(values, func(a, b LabelCount) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
 			return c
 		}
-		return strings.Compare(a.label, b.label)
+		return strings.Compare(a.Label, b.Label)
 	})
 	if len(values) <= top {
 		return values, 0
 	}
 	for _, v := range values[top:] {
-		rest += v.count
+		rest += v.Count
 	}
 	return values[:top], rest
 }

@@ -1,4 +1,4 @@
-package collector
+package round
 
 import (
 	"log/slog"
@@ -28,10 +28,14 @@ const (
 	refreshVersion
 )
 
-// sightings are what the periodic calls last found.
-type sightings struct {
-	indexAlerts map[string]int64 // index pattern -> its alerts; nil until read
-	version     string           // "" until read, or when the last read failed
+// Sightings are what the periodic calls last found.
+type Sightings struct {
+	// IndexAlerts are every alert each index pattern holds, by pattern;
+	// nil until read.
+	IndexAlerts map[string]int64
+	// Version is UTMStack's own version, a label value; "" until read, or
+	// when the last read failed.
+	Version string
 }
 
 // periodic keeps the sightings of one instance and when each is due. It
@@ -39,7 +43,7 @@ type sightings struct {
 type periodic struct {
 	mu           sync.Mutex
 	calls        []utmstack.ValuesRequest // one unfiltered status count per index pattern
-	seen         sightings
+	seen         Sightings
 	indexNext    time.Time
 	versionNext  time.Time
 	unauthorized uint64 // the client's count of 401s when the version was last asked
@@ -54,7 +58,7 @@ func (p *periodic) use(calls []utmstack.ValuesRequest) {
 	defer p.mu.Unlock()
 	p.calls = calls
 	for _, c := range calls {
-		if _, ok := p.seen.indexAlerts[c.Index]; !ok {
+		if _, ok := p.seen.IndexAlerts[c.Index]; !ok {
 			p.indexNext = time.Time{}
 		}
 	}
@@ -78,7 +82,7 @@ func (p *periodic) due(now time.Time, unauthorized uint64) (refreshKind, []utmst
 
 // record takes in the outcomes of a refresh and returns the sightings as
 // they now stand.
-func (p *periodic) record(kind refreshKind, calls []utmstack.ValuesRequest, os []outcome, now time.Time, logger *slog.Logger) sightings {
+func (p *periodic) record(kind refreshKind, calls []utmstack.ValuesRequest, os []outcome, now time.Time, logger *slog.Logger) Sightings {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch kind {
@@ -91,32 +95,32 @@ func (p *periodic) record(kind refreshKind, calls []utmstack.ValuesRequest, os [
 			}
 			totals[calls[i].Index] = total(o.buckets)
 		}
-		p.seen.indexAlerts, p.indexNext = totals, now.Add(indexEvery)
+		p.seen.IndexAlerts, p.indexNext = totals, now.Add(indexEvery)
 	case refreshVersion:
 		if o := os[0]; o.err != nil {
 			logger.Debug("cannot read UTMStack's version from /management/info; utmstack_info is left out", "err", o.err)
-			p.seen.version = ""
+			p.seen.Version = ""
 		} else {
-			p.seen.version, p.versionNext = labelValue(o.version), now.Add(versionEvery)
+			p.seen.Version, p.versionNext = labelValue(o.version), now.Add(versionEvery)
 		}
 	}
 	return p.snapshot()
 }
 
 // current returns the sightings as they stand.
-func (p *periodic) current() sightings {
+func (p *periodic) current() Sightings {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.snapshot()
 }
 
-func (p *periodic) snapshot() sightings {
-	s := sightings{version: p.seen.version}
-	if p.seen.indexAlerts != nil {
-		s.indexAlerts = make(map[string]int64, len(p.calls))
+func (p *periodic) snapshot() Sightings {
+	s := Sightings{Version: p.seen.Version}
+	if p.seen.IndexAlerts != nil {
+		s.IndexAlerts = make(map[string]int64, len(p.calls))
 		for _, c := range p.calls {
-			if n, ok := p.seen.indexAlerts[c.Index]; ok {
-				s.indexAlerts[c.Index] = n
+			if n, ok := p.seen.IndexAlerts[c.Index]; ok {
+				s.IndexAlerts[c.Index] = n
 			}
 		}
 	}
@@ -125,7 +129,7 @@ func (p *periodic) snapshot() sightings {
 
 // indexCalls are the unfiltered counts of every distinct index pattern of
 // the plans, on the status field (every alert has one).
-func indexCalls(plans []queryPlan) []utmstack.ValuesRequest {
+func indexCalls(plans []Plan) []utmstack.ValuesRequest {
 	byPattern := map[string]string{}
 	for _, p := range plans {
 		if _, ok := byPattern[p.query.IndexPattern]; !ok {

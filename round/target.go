@@ -1,4 +1,8 @@
-package collector
+// Package round is what one scrape asks one UTMStack, and what it found:
+// the plans of the configured queries, the rounds of upstream calls made
+// from them, and what an instance remembers between rounds and reloads.
+// It knows nothing of Prometheus; collector exports its results.
+package round
 
 import (
 	"context"
@@ -11,54 +15,76 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
-// target is one UTMStack instance with its queries, and its rounds.
+// Target is one UTMStack instance with its queries, and its rounds.
 //
 // A round runs under the deadline of the scrape that started it. Scrapes
 // that arrive while it runs wait for it, each until its own deadline.
 // With min_interval, a round that finished less than min_interval ago is
 // served again. What the instance knows beyond a round (last-success times,
-// index totals, version, warnings given) lives in a memory that a reload
+// index totals, version, warnings given) lives in a Memory that a reload
 // hands from the old target to the new one.
-type target struct {
-	url         string // scheme://host[:port]
+type Target struct {
 	client      *utmstack.Client
-	plans       []queryPlan
+	plans       []Plan
 	incidents   bool
 	timeout     time.Duration
 	minInterval time.Duration
 	concurrency int
 	now         func() time.Time
 	logger      *slog.Logger
-	memory      *memory
+	memory      *Memory
 
 	mu      sync.Mutex
-	running *round            // nil when no round is in flight
-	last    *roundResult      // the latest finished round, kept only for min_interval
+	running *inFlight         // nil when no round is in flight
+	last    *Result           // the latest finished round, kept only for min_interval
 	lastErr map[string]string // query name -> last error logged, to log repeats at debug
 }
 
-// round is one set of upstream calls, shared by the scrapes waiting for it.
-type round struct {
+// inFlight is one round of upstream calls, shared by the scrapes waiting
+// for it.
+type inFlight struct {
 	ctx    context.Context // its deadline cuts the calls
 	done   chan struct{}
-	result *roundResult // set before done is closed
+	result *Result // set before done is closed
 }
 
-// memory is what an instance keeps across rounds and reloads.
-type memory struct {
+// Memory is what an instance keeps across rounds and reloads.
+type Memory struct {
 	successes *successLog
 	periodic  *periodic // kept only while the client is
 	warnings  *warnings // likewise
 }
 
-// newTarget builds a target from its queries' plans (plan.go), which it
-// only reads.
-func newTarget(client *utmstack.Client, u config.UTMStack, plans []queryPlan, incidents bool, mem *memory,
-	now func() time.Time, logger *slog.Logger) *target {
+// NewMemory is the memory of an instance seen for the first time.
+func NewMemory() *Memory {
+	return &Memory{successes: newSuccessLog(), periodic: newPeriodic(), warnings: newWarnings()}
+}
+
+// Reloaded is the memory a reload hands to the instance's next target. The
+// last-success times always go along: a round still running on the old
+// target records its successes where the new one reads them. What was read
+// of UTMStack (index totals, version, warnings given) goes along only when
+// the reload keeps the client (sameClient): it is still the same UTMStack.
+func (m *Memory) Reloaded(sameClient bool) *Memory {
+	if sameClient {
+		return m
+	}
+	return &Memory{successes: m.successes, periodic: newPeriodic(), warnings: newWarnings()}
+}
+
+// LastSuccesses are the end times of each query's last successful round;
+// a query that never succeeded is absent.
+func (m *Memory) LastSuccesses() map[string]time.Time { return m.successes.snapshot() }
+
+// NewTarget builds a target that asks client for u's queries, from their
+// plans (NewPlans), which it only reads; with incidents, its rounds count
+// the incidents too. mem is the instance's memory: NewMemory, or the old
+// target's Reloaded. now is the clock of the rounds (fake clocks in tests).
+func NewTarget(client *utmstack.Client, u config.UTMStack, plans []Plan, incidents bool, mem *Memory,
+	now func() time.Time, logger *slog.Logger) *Target {
 	mem.successes.keep(plans)
 	mem.periodic.use(indexCalls(plans))
-	return &target{
-		url:         u.URL.String(),
+	return &Target{
 		client:      client,
 		plans:       plans,
 		incidents:   incidents,
@@ -72,9 +98,12 @@ func newTarget(client *utmstack.Client, u config.UTMStack, plans []queryPlan, in
 	}
 }
 
-// scrape returns the result this scrape is served: a recent round's under
-// min_interval, else that of the round in flight or of a new one.
-func (t *target) scrape(ctx context.Context) *roundResult {
+// Scrape returns the result this scrape is served: a recent round's under
+// min_interval, else that of the round in flight or of a new one. A new
+// round runs under ctx's deadline (the configured timeout without one); a
+// scrape that joins a round in flight waits for it until its own deadline,
+// and is then served every query failed.
+func (t *Target) Scrape(ctx context.Context) *Result {
 	t.mu.Lock()
 	if t.minInterval > 0 && t.last != nil && t.now().Sub(t.last.finished) < t.minInterval {
 		defer t.mu.Unlock()
@@ -102,13 +131,13 @@ func (t *target) scrape(ctx context.Context) *roundResult {
 
 // start begins a round under the deadline of the scrape that asked for it.
 // The round outlives that scrape's client going away: others may wait for it.
-func (t *target) start(scrapeCtx context.Context) *round {
+func (t *Target) start(scrapeCtx context.Context) *inFlight {
 	deadline, ok := scrapeCtx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(t.timeout)
 	}
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(scrapeCtx), deadline)
-	r := &round{ctx: ctx, done: make(chan struct{})}
+	r := &inFlight{ctx: ctx, done: make(chan struct{})}
 	t.running = r
 	go func() {
 		defer cancel()
@@ -124,11 +153,11 @@ func (t *target) start(scrapeCtx context.Context) *round {
 		if t.minInterval > 0 && (t.last == nil || !result.finished.Before(t.last.finished)) {
 			t.last = result
 		}
-		for _, q := range result.queries {
-			t.logOutcomeLocked(q.name, q.err)
+		for _, q := range result.Queries {
+			t.logOutcomeLocked(q.Name, q.Err)
 		}
-		if result.incidents != nil && !isForbidden(result.incidents.err) {
-			t.logOutcomeLocked("incidents", result.incidents.err)
+		if result.Incidents != nil && !result.Incidents.Forbidden() {
+			t.logOutcomeLocked("incidents", result.Incidents.Err)
 		}
 		t.mu.Unlock()
 		r.result = result
@@ -140,13 +169,13 @@ func (t *target) start(scrapeCtx context.Context) *round {
 // timedOut is the answer of a scrape whose deadline passed while it waited:
 // every query and the incident counts failed, the periodic sightings as
 // they stand.
-func (t *target) timedOut(err error) *roundResult {
-	r := &roundResult{finished: t.now(), queries: make([]queryResult, len(t.plans)), sightings: t.memory.periodic.current()}
+func (t *Target) timedOut(err error) *Result {
+	r := &Result{finished: t.now(), Queries: make([]QueryResult, len(t.plans)), Sightings: t.memory.periodic.current()}
 	for i, p := range t.plans {
-		r.queries[i] = queryResult{name: p.query.Name, err: err}
+		r.Queries[i] = QueryResult{Name: p.query.Name, Err: err}
 	}
 	if t.incidents {
-		r.incidents = &incidentResult{err: err}
+		r.Incidents = &Incidents{Err: err}
 	}
 	return r
 }
@@ -154,7 +183,7 @@ func (t *target) timedOut(err error) *roundResult {
 // logOutcomeLocked logs a failing query (or the incident counts) once per
 // round, at warning level when the failure is new and at debug while it
 // repeats, so a UTMStack that stays down does not flood the log.
-func (t *target) logOutcomeLocked(query string, err error) {
+func (t *Target) logOutcomeLocked(query string, err error) {
 	previous, failing := t.lastErr[query]
 	if err == nil {
 		if failing {
@@ -184,19 +213,19 @@ func newSuccessLog() *successLog { return &successLog{at: map[string]time.Time{}
 
 // record keeps the end of the round as the last success of each query that
 // succeeded in it, unless a later round already did.
-func (s *successLog) record(result *roundResult) {
+func (s *successLog) record(result *Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, q := range result.queries {
-		if q.ok && result.finished.After(s.at[q.name]) {
-			s.at[q.name] = result.finished
+	for _, q := range result.Queries {
+		if q.OK && result.finished.After(s.at[q.Name]) {
+			s.at[q.Name] = result.finished
 		}
 	}
 }
 
 // keep forgets the queries a reload removed, so the log stays bounded by
 // the configuration.
-func (s *successLog) keep(plans []queryPlan) {
+func (s *successLog) keep(plans []Plan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	names := make(map[string]bool, len(plans))

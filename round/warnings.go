@@ -1,4 +1,4 @@
-package collector
+package round
 
 import (
 	"errors"
@@ -39,28 +39,28 @@ func (w *warnings) set(logger *slog.Logger, key string, holds bool, msg string, 
 }
 
 // warn reports the problems a round found that fail nothing.
-func (t *target) warn(result *roundResult) {
+func (t *Target) warn(result *Result) {
 	w, log := t.memory.warnings, t.logger
-	for pattern, n := range result.indexAlerts {
+	for pattern, n := range result.IndexAlerts {
 		w.set(log, "pattern "+pattern, n == 0, "the index pattern holds no alert at all: a wrong index_pattern (UTMStack v11 uses v11-alert-*, v10 alert-*), or UTMStack has never raised an alert",
 			"index_pattern", pattern)
 	}
-	for i, q := range result.queries {
-		if !q.ok {
+	for i, q := range result.Queries {
+		if !q.OK {
 			continue
 		}
 		for _, b := range t.plans[i].breakdowns {
 			if b.Name == config.BySeverity || b.Name == config.ByStatus {
 				continue
 			}
-			w.set(log, "field "+q.name+" "+b.Name, slices.Contains(q.empty, b.Name), emptyFieldMessage(b.Breakdown),
-				"query", q.name, "breakdown", b.Name, "field", b.Field)
+			w.set(log, "field "+q.Name+" "+b.Name, slices.Contains(q.Empty, b.Name), emptyFieldMessage(b.Breakdown),
+				"query", q.Name, "breakdown", b.Name, "field", b.Field)
 		}
 	}
-	if result.incidents != nil {
-		w.set(log, "incidents forbidden", isForbidden(result.incidents.err),
+	if result.Incidents != nil {
+		w.set(log, "incidents forbidden", result.Incidents.Forbidden(),
 			"the UTMStack user may not read incidents (403 on /api/utm-incidents): utmstack_incidents is left out; give the user ROLE_USER, or set incidents: false",
-			"err", fmt.Sprint(result.incidents.err))
+			"err", fmt.Sprint(result.Incidents.Err))
 	}
 }
 

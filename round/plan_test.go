@@ -1,4 +1,4 @@
-package collector
+package round
 
 import (
 	"fmt"
@@ -73,34 +73,6 @@ func TestDateMathDuration(t *testing.T) {
 	} {
 		if got := dateMathDuration(d); got != want {
 			t.Errorf("dateMathDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
-func TestScrapeTimeout(t *testing.T) {
-	const offset = 500 * time.Millisecond
-	for _, tc := range []struct {
-		header string
-		want   time.Duration
-	}{
-		{"", 10 * time.Second},
-		{"5", 4500 * time.Millisecond},
-		{"30", 10 * time.Second},
-		{"0.2", 200 * time.Millisecond}, // offset larger than the timeout: keep the timeout
-		{"abc", 10 * time.Second},
-		{"-3", 10 * time.Second},
-		// Not finite, or too large for a time.Duration: the configured timeout.
-		{"NaN", 10 * time.Second},
-		{"+Inf", 10 * time.Second},
-		{"1e10", 10 * time.Second},
-		{"1e300", 10 * time.Second},
-	} {
-		if got := scrapeTimeout(tc.header, 10*time.Second, offset); got != tc.want {
-			t.Errorf("header %q: got %v, want %v", tc.header, got, tc.want)
-		}
-		// An offset of 0 is valid (--scrape.timeout-offset=0s).
-		if got := scrapeTimeout(tc.header, 10*time.Second, 0); got <= 0 || got > 10*time.Second {
-			t.Errorf("header %q, no offset: got %v, want within (0, 10s]", tc.header, got)
 		}
 	}
 }

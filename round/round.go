@@ -1,4 +1,4 @@
-package collector
+package round
 
 import (
 	"context"
@@ -11,40 +11,64 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
-// roundResult is what one round of upstream calls found.
-type roundResult struct {
-	finished  time.Time
-	up        bool // UTMStack answered and authentication held
-	queries   []queryResult
-	incidents *incidentResult // nil without incidents: true
-	sightings                 // the index totals and version as this round knew them
+// Result is what one round of upstream calls found.
+type Result struct {
+	finished time.Time // when its calls ended: min_interval and last successes count from it
+	// Up is true when UTMStack answered and authentication held.
+	Up bool
+	// Queries are the queries' results, in the order of their plans.
+	Queries []QueryResult
+	// Incidents are the incident counts; nil without incidents: true.
+	Incidents *Incidents
+	// Calls is how many upstream calls the round made, those its deadline
+	// cut included; 0 for a scrape that gave up waiting for a round.
+	Calls int
+	// Sightings are the index totals and version as this round knew them.
+	Sightings
 }
 
-// queryResult is one query's outcome: its data only when every call of it
+// QueryResult is one query's outcome: its data only when every call of it
 // succeeded.
-type queryResult struct {
-	name     string
-	ok       bool
-	err      error
-	duration time.Duration
-	total    int64
-	series   map[string][]labelCount // breakdown name -> exported values
-	ages     []ageResult             // as the plan's ages
-	// empty lists the breakdowns whose field had no value on any of the
+type QueryResult struct {
+	// Name is the query's name.
+	Name string
+	// OK is true when every call of the query succeeded.
+	OK bool
+	// Err is the first failure of its calls, nil when OK.
+	Err error
+	// Duration is the time from the first of its calls to the end of the
+	// last.
+	Duration time.Duration
+	// Total is every alert the query matches.
+	Total int64
+	// Series are the label values of each breakdown, by breakdown name.
+	Series map[string][]LabelCount
+	// Ages are the times of the oldest or newest alert, as the query's ages.
+	Ages []Age
+	// Empty lists the breakdowns whose field had no value on any of the
 	// query's alerts while it had some.
-	empty []string
+	Empty []string
 }
 
-type ageResult struct {
-	at    time.Time
-	found bool
+// Age is the time of a query's oldest or newest alert.
+type Age struct {
+	// At is the alert's @timestamp.
+	At time.Time
+	// Found is false when no alert matches the query.
+	Found bool
 }
 
-// incidentResult counts UTMStack's incidents by status.
-type incidentResult struct {
-	err    error
-	counts []int64 // as utmstack.IncidentStatuses
+// Incidents counts UTMStack's incidents by status.
+type Incidents struct {
+	// Err is why the counts could not be read; any failure fails them all.
+	Err error
+	// Counts are as utmstack.IncidentStatuses.
+	Counts []int64
 }
+
+// Forbidden tells incident counts UTMStack refused with 403: the user may
+// not read incidents.
+func (in *Incidents) Forbidden() bool { return isForbidden(in.Err) }
 
 // outcome is what one upstream call returned.
 type outcome struct {
@@ -63,7 +87,7 @@ type job func(ctx context.Context, o *outcome)
 // runRound makes every call of the round, at most t.concurrency in flight,
 // under ctx's deadline. When the deadline passes the calls in flight are
 // cancelled and the queries they belong to fail; the others keep their data.
-func (t *target) runRound(ctx context.Context) *roundResult {
+func (t *Target) runRound(ctx context.Context) *Result {
 	c := t.client
 	var jobs []job
 	queryJobs := make([][2]int, len(t.plans)) // [first, end) in jobs
@@ -98,30 +122,30 @@ func (t *target) runRound(ctx context.Context) *roundResult {
 
 	outcomes := t.run(ctx, jobs)
 
-	result := &roundResult{finished: t.now(), queries: make([]queryResult, len(t.plans))}
+	result := &Result{finished: t.now(), Queries: make([]QueryResult, len(t.plans)), Calls: len(jobs)}
 	var health roundHealth
 	for i, plan := range t.plans {
 		os := outcomes[queryJobs[i][0]:queryJobs[i][1]]
 		for _, o := range os {
 			health.observe(o.err)
 		}
-		result.queries[i] = queryOutcome(plan, os)
+		result.Queries[i] = queryOutcome(plan, os)
 	}
 	if t.incidents {
-		result.incidents = incidentOutcome(outcomes[incidentsFrom:refreshFrom])
+		result.Incidents = incidentOutcome(outcomes[incidentsFrom:refreshFrom])
 		for _, o := range outcomes[incidentsFrom:refreshFrom] {
 			health.observe(o.err)
 		}
 	}
-	result.sightings = t.memory.periodic.record(refresh, indexReqs, outcomes[refreshFrom:], result.finished, t.logger)
-	result.up = health.answered && !health.authFailed
+	result.Sightings = t.memory.periodic.record(refresh, indexReqs, outcomes[refreshFrom:], result.finished, t.logger)
+	result.Up = health.answered && !health.authFailed
 	return result
 }
 
 // run makes the calls: concurrency workers take them in order, as many in
 // flight as allowed and no goroutine per call. Once ctx is done the calls
 // not yet made fail at once.
-func (t *target) run(ctx context.Context, jobs []job) []outcome {
+func (t *Target) run(ctx context.Context, jobs []job) []outcome {
 	outcomes := make([]outcome, len(jobs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -166,8 +190,8 @@ func (h *roundHealth) observe(err error) {
 
 // queryOutcome turns one query's outcomes (its values calls, then its ages)
 // into its result.
-func queryOutcome(plan queryPlan, os []outcome) queryResult {
-	qr := queryResult{name: plan.query.Name, ok: true}
+func queryOutcome(plan Plan, os []outcome) QueryResult {
+	qr := QueryResult{Name: plan.query.Name, OK: true}
 	var first, last time.Time
 	for _, o := range os {
 		if first.IsZero() || o.start.Before(first) {
@@ -176,49 +200,49 @@ func queryOutcome(plan queryPlan, os []outcome) queryResult {
 		if o.end.After(last) {
 			last = o.end
 		}
-		if o.err != nil && qr.ok {
-			qr.ok, qr.err = false, o.err
+		if o.err != nil && qr.OK {
+			qr.OK, qr.Err = false, o.err
 		}
 	}
-	qr.duration = last.Sub(first)
-	if !qr.ok {
+	qr.Duration = last.Sub(first)
+	if !qr.OK {
 		return qr
 	}
 	values, ages := os[:len(plan.calls)], os[len(plan.calls):]
-	qr.total = total(values[0].buckets)
-	qr.series = make(map[string][]labelCount, len(plan.breakdowns))
+	qr.Total = total(values[0].buckets)
+	qr.Series = make(map[string][]LabelCount, len(plan.breakdowns))
 	for _, b := range plan.breakdowns {
 		buckets := values[b.call].buckets
 		switch b.Name {
 		case config.BySeverity:
-			qr.series[b.Name] = enumBreakdown(buckets, severityValues, severityLabel, qr.total)
+			qr.Series[b.Name] = enumBreakdown(buckets, severityValues, severityLabel, qr.Total)
 		case config.ByStatus:
-			qr.series[b.Name] = enumBreakdown(buckets, statusValues, statusLabel, qr.total)
+			qr.Series[b.Name] = enumBreakdown(buckets, statusValues, statusLabel, qr.Total)
 		case config.ByCountry:
-			qr.series[b.Name] = countryBreakdown(buckets, b.Top, qr.total)
+			qr.Series[b.Name] = countryBreakdown(buckets, b.Top, qr.Total)
 		default:
-			qr.series[b.Name] = fieldBreakdown(buckets, b.Top, qr.total)
+			qr.Series[b.Name] = fieldBreakdown(buckets, b.Top, qr.Total)
 		}
-		if len(buckets) == 0 && qr.total > 0 {
-			qr.empty = append(qr.empty, b.Name)
+		if len(buckets) == 0 && qr.Total > 0 {
+			qr.Empty = append(qr.Empty, b.Name)
 		}
 	}
 	for _, o := range ages {
-		qr.ages = append(qr.ages, ageResult{at: o.at, found: o.found})
+		qr.Ages = append(qr.Ages, Age{At: o.at, Found: o.found})
 	}
 	return qr
 }
 
 // incidentOutcome counts the incidents, one call per status; any failure
 // fails them all.
-func incidentOutcome(os []outcome) *incidentResult {
-	r := &incidentResult{counts: make([]int64, len(os))}
+func incidentOutcome(os []outcome) *Incidents {
+	r := &Incidents{Counts: make([]int64, len(os))}
 	for i, o := range os {
 		if o.err != nil {
-			r.err = o.err
+			r.Err = o.err
 			return r
 		}
-		r.counts[i] = o.count
+		r.Counts[i] = o.count
 	}
 	return r
 }
