@@ -31,6 +31,7 @@ import (
 
 	"github.com/utmstack/utmstack_exporter/collector"
 	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/livecheck"
 )
 
 const exporterName = "utmstack_exporter"
@@ -81,7 +82,7 @@ func main() {
 		fmt.Printf("%s: at most %s\n", *configFile, seriesBound(cfg))
 		if *configCheckLive {
 			fmt.Println()
-			if !collector.LiveCheck(context.Background(), cfg, os.Stdout, exporterName+"/"+version.Version) {
+			if !livecheck.Run(context.Background(), cfg, os.Stdout, exporterName+"/"+version.Version) {
 				os.Exit(2)
 			}
 		}

@@ -1,4 +1,4 @@
-package collector
+package livecheck
 
 import (
 	"bytes"
@@ -16,6 +16,11 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
+const (
+	testUser     = "prometheus"
+	testPassword = "s3cret-exporter-password"
+)
+
 // liveCheck runs the live check of yamlBody (appended after the url line of
 // the fake) and returns its verdict and output.
 func liveCheck(t *testing.T, url, yamlBody string) (bool, string) {
@@ -25,7 +30,7 @@ func liveCheck(t *testing.T, url, yamlBody string) (bool, string) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	ok := LiveCheck(context.Background(), cfg, &out, "test")
+	ok := Run(context.Background(), cfg, &out, "test")
 	if strings.Contains(out.String(), testPassword) || strings.Contains(out.String(), "live-api-key") {
 		t.Fatalf("the live check printed a secret:\n%s", out.String())
 	}

@@ -1,4 +1,7 @@
-package collector
+// Package livecheck is --config.check.live: every configured UTMStack asked
+// once, as a scrape would, and a report for people of what each answered
+// and of every problem found, with its fix.
+package livecheck
 
 import (
 	"context"
@@ -22,13 +25,13 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
-// LiveCheck asks every configured UTMStack (the top-level one and each
-// target) once, as a scrape would, with at most one login each, and writes
-// for people what each answered and every problem found, with its fix. It
+// Run asks every configured UTMStack (the top-level one and each target)
+// once, as a scrape would, with at most one login each, and writes for
+// people what each answered and every problem found, with its fix. It
 // reports whether everything answered as expected. It never writes a
 // secret: only URLs, user names, counts and UTMStack's own messages (which
 // the client scrubs of the credential).
-func LiveCheck(ctx context.Context, cfg *config.Config, w io.Writer, userAgent string) bool {
+func Run(ctx context.Context, cfg *config.Config, w io.Writer, userAgent string) bool {
 	type instance struct {
 		key     string
 		u       config.UTMStack
