@@ -13,7 +13,6 @@ import (
 
 // Result is what one round of upstream calls found.
 type Result struct {
-	finished time.Time // when its calls ended: min_interval and last successes count from it
 	// Up is true when UTMStack answered and authentication held.
 	Up bool
 	// Queries are the queries' results, in the order of their plans.
@@ -25,6 +24,8 @@ type Result struct {
 	Calls int
 	// Sightings are the index totals and version as this round knew them.
 	Sightings
+
+	finished time.Time // when its calls ended: min_interval and last successes count from it
 }
 
 // QueryResult is one query's outcome: its data only when every call of it

@@ -76,10 +76,11 @@ func (m *Memory) Reloaded(sameClient bool) *Memory {
 // a query that never succeeded is absent.
 func (m *Memory) LastSuccesses() map[string]time.Time { return m.successes.snapshot() }
 
-// NewTarget builds a target that asks client for u's queries, from their
-// plans (NewPlans), which it only reads; with incidents, its rounds count
-// the incidents too. mem is the instance's memory: NewMemory, or the old
-// target's Reloaded. now is the clock of the rounds (fake clocks in tests).
+// NewTarget builds the target of the UTMStack u (its timeout, min_interval
+// and max_concurrency), asked through client for the queries of plans
+// (NewPlans), which it only reads; with incidents, its rounds count the
+// incidents too. mem is the instance's memory: NewMemory, or the old
+// target's Reloaded. now is the rounds' clock (fake clocks in tests).
 func NewTarget(client *utmstack.Client, u config.UTMStack, plans []Plan, incidents bool, mem *Memory,
 	now func() time.Time, logger *slog.Logger) *Target {
 	mem.successes.keep(plans)
