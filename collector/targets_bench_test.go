@@ -33,18 +33,21 @@ var targetsHeapProfile = flag.String("targets.heapprofile", "",
 	"BenchmarkProbeThousandTargets writes a heap profile of the probed targets here (the sub-benchmark's name is added)")
 
 // BenchmarkProbeThousandTargets applies 1000 targets on one stub UTMStack,
-// over plain HTTP and over TLS, probes each once (50 at a time, as many
+// over plain HTTP, TLS and HTTP/2, probes each once (50 at a time, as many
 // probing clients would) and reports the live heap per target: once
 // configured, and once probed, with what the round and its kept connection
 // leave behind. The upstream server runs in this process, so the probed
 // figure includes its side of each connection (over HTTP about 9 KB: a conn
 // and its two 4 KB buffers). Each op is then one probe of the next target.
 func BenchmarkProbeThousandTargets(b *testing.B) {
-	b.Run("http", func(b *testing.B) { benchProbeTargets(b, false) })
-	b.Run("https", func(b *testing.B) { benchProbeTargets(b, true) })
+	b.Run("http", func(b *testing.B) { benchProbeTargets(b, "http") })
+	b.Run("https", func(b *testing.B) { benchProbeTargets(b, "https") })
+	b.Run("h2", func(b *testing.B) { benchProbeTargets(b, "h2") })
 }
 
-func benchProbeTargets(b *testing.B, useTLS bool) {
+// benchProbeTargets serves the upstream as scheme says: http, https
+// (HTTP/1.1 only, as UTMStack's nginx) or h2 (HTTPS offering HTTP/2).
+func benchProbeTargets(b *testing.B, scheme string) {
 	const targets, probers = 1000, 50
 	upstream := httptest.NewUnstartedServer(newBenchStub(30))
 	var mu sync.Mutex
@@ -61,8 +64,9 @@ func benchProbeTargets(b *testing.B, useTLS bool) {
 		}
 	}
 	tlsConfig := ""
-	if useTLS {
+	if scheme != "http" {
 		upstream.Config.ErrorLog = log.New(io.Discard, "", 0)
+		upstream.EnableHTTP2 = scheme == "h2"
 		upstream.StartTLS()
 		ca := filepath.Join(b.TempDir(), "ca.crt")
 		if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: upstream.Certificate().Raw}), 0o600); err != nil {
