@@ -30,6 +30,7 @@ import (
 
 type options struct {
 	exporters                          []string
+	upstream                           string
 	rounds, scrapes, targets, probers  int
 	latency, duration, interval, limit time.Duration
 	dir                                string    // the run's files
@@ -43,6 +44,7 @@ func main() {
 		o.exporters = append(o.exporters, s)
 		return nil
 	})
+	flag.StringVar(&o.upstream, "upstream", "https", "The fake UTMStack over http, https (HTTP/1.1, as UTMStack's nginx) or h2 (HTTPS with HTTP/2).")
 	flag.IntVar(&o.rounds, "rounds", 3, "Runs of each phase per exporter.")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "Delay of every upstream answer, except in the sequential phase.")
 	flag.DurationVar(&o.duration, "duration", 0, "Length of each latency phase (default 10s), or of the -targets run (default 10m).")
@@ -63,6 +65,8 @@ func main() {
 	}
 	var err error
 	switch {
+	case o.upstream != "http" && o.upstream != "https" && o.upstream != "h2":
+		err = fmt.Errorf("-upstream %q: want http, https or h2", o.upstream)
 	case o.rounds < 1 || o.probers < 1:
 		err = fmt.Errorf("-rounds %d, -probers %d: want 1 or more", o.rounds, o.probers)
 	case o.targets > 0 && (len(o.exporters) > 1 || o.interval < time.Duration(o.targets)*time.Millisecond || o.duration < 2*o.interval):
@@ -93,7 +97,8 @@ func run(o options) (err error) {
 		o.exporters = []string{bin}
 	}
 	o.fake = utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}, Alerts: utmstacktest.DemoAlerts(time.Now(), 2000, 1)})
-	fmt.Printf("## Load test\n\n%d CPUs, %s; 2000 demo alerts, the built-in queries, max_concurrency %d.\n", runtime.NumCPU(), runtime.Version(), maxConcurrency)
+	fmt.Printf("## Load test\n\n%d CPUs, %s; 2000 demo alerts, the built-in queries, max_concurrency %d; -upstream %s.\n",
+		runtime.NumCPU(), runtime.Version(), maxConcurrency, o.upstream)
 	for i, bin := range o.exporters {
 		fmt.Printf("Exporter %c: `%s`.\n", 'A'+i, bin)
 	}
@@ -136,7 +141,7 @@ func floor(perRound float64, latency time.Duration) time.Duration {
 // coreConfig is the exporter's configuration; the password comes from
 // UTMSTACK_PASSWORD.
 func coreConfig(up *upstream) string {
-	return fmt.Sprintf("utmstack:\n  url: %s\n  max_concurrency: %d\n  auth:\n    username: %s\n", up.URL, maxConcurrency, user)
+	return fmt.Sprintf("utmstack:\n  url: %s\n  max_concurrency: %d\n  auth:\n    username: %s\n%s", up.URL, maxConcurrency, user, up.tlsConfig("  "))
 }
 
 // measure runs a fresh exporter against a fresh upstream through n scrapers

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"math"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,15 +18,16 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
-func testOptions(t *testing.T) options {
-	return options{dir: t.TempDir(), fake: utmstacktest.New(utmstacktest.Options{
+func testOptions(t *testing.T, upstream string) options {
+	return options{upstream: upstream, dir: t.TempDir(), fake: utmstacktest.New(utmstacktest.Options{
 		Users: map[string]string{user: password}, Alerts: utmstacktest.DemoAlerts(time.Now(), 50, 1)})}
 }
 
 // TestConfigurationsLoad: the exporter accepts both configurations the load
-// test writes, with the password where each expects it.
+// test writes, with the password where each expects it and the upstream's
+// certificate as the CA.
 func TestConfigurationsLoad(t *testing.T) {
-	o := testOptions(t)
+	o := testOptions(t, "https")
 	up, err := newUpstream(o, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -43,11 +47,11 @@ func TestConfigurationsLoad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, text)
 		}
-		if name == "core" && cfg.UTMStack.MaxConcurrency != maxConcurrency {
-			t.Errorf("%s: max_concurrency %d", name, cfg.UTMStack.MaxConcurrency)
+		if cfg.UTMStack.TLSConfig.CAFile != up.caFile || name == "core" && cfg.UTMStack.MaxConcurrency != maxConcurrency {
+			t.Errorf("%s: ca_file %q, max_concurrency %d", name, cfg.UTMStack.TLSConfig.CAFile, cfg.UTMStack.MaxConcurrency)
 		}
 		if tg, ok := cfg.Targets["t0024"]; name == "targets" && (len(cfg.Targets) != 25 || !ok || tg.UTMStack.MaxConcurrency != maxConcurrency ||
-			tg.UTMStack.URL.String() != up.URL) {
+			tg.UTMStack.URL.String() != up.URL || tg.UTMStack.TLSConfig.CAFile != up.caFile) {
 			t.Errorf("%d targets, t0024: %+v", len(cfg.Targets), tg.UTMStack)
 		}
 	}
@@ -57,7 +61,7 @@ func TestConfigurationsLoad(t *testing.T) {
 // query all's windowed status count, and a repeated request is answered
 // without the fake evaluating it again.
 func TestUpstreamCountsAndReplays(t *testing.T) {
-	o := testOptions(t)
+	o := testOptions(t, "http")
 	up, err := newUpstream(o, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +115,45 @@ func TestUpstreamCountsAndReplays(t *testing.T) {
 	}
 	if got := o.fake.Requests("GET", "/api/utm-incidents"); got != 2 {
 		t.Errorf("the fake counted %d incident counts, want 2: the repeated OPEN count replayed", got)
+	}
+}
+
+// TestHandshakes: over https and h2 the upstream counts each new connection
+// and whether its TLS handshake was full or resumed, and which protocol it
+// chose; a client trusting the CA file alone gets through.
+func TestHandshakes(t *testing.T) {
+	for _, tc := range []struct {
+		mode, proto string
+		h2          int64 // handshakes that chose HTTP/2
+	}{{"https", "HTTP/1.1", 0}, {"h2", "HTTP/2.0", 3}} {
+		up, err := newUpstream(testOptions(t, tc.mode), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pem, err := os.ReadFile(up.caFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(pem)
+		tlsConfig := &tls.Config{RootCAs: roots, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+		for range 3 { // a new connection each time
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: true}}
+			resp, err := client.Get(up.URL + "/management/info")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			client.CloseIdleConnections()
+			if resp.Proto != tc.proto {
+				t.Errorf("%s: %s, want %s", tc.mode, resp.Proto, tc.proto)
+			}
+		}
+		up.Close()
+		if c := up.counts(); c[conns] != 3 || c[full] != 1 || c[resumed] != 2 || c[overH2] != tc.h2 {
+			t.Errorf("%s: %d connections, %d full and %d resumed handshakes, %d over h2; want 3, 1, 2, %d",
+				tc.mode, c[conns], c[full], c[resumed], c[overH2], tc.h2)
+		}
 	}
 }
 

@@ -167,10 +167,10 @@ func runTargets(o options) error {
 // costs no round.
 func targetsConfig(targets int, top, up *upstream, passwordFile string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "utmstack:\n  url: %s\n  min_interval: 1h\n  auth:\n    username: %s\ntargets:\n", top.URL, user)
+	fmt.Fprintf(&b, "utmstack:\n  url: %s\n  min_interval: 1h\n  auth:\n    username: %s\n%stargets:\n", top.URL, user, top.tlsConfig("  "))
 	for i := range targets {
-		fmt.Fprintf(&b, "  t%04d:\n    url: %s\n    max_concurrency: %d\n    auth: {username: %s, password_file: %s}\n",
-			i, up.URL, maxConcurrency, user, passwordFile)
+		fmt.Fprintf(&b, "  t%04d:\n    url: %s\n    max_concurrency: %d\n    auth: {username: %s, password_file: %s}\n%s",
+			i, up.URL, maxConcurrency, user, passwordFile, up.tlsConfig("    "))
 	}
 	return b.String()
 }

@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"encoding/pem"
 	"io"
 	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +33,9 @@ const (
 	logins           // POST /api/authenticate
 	roundsOf         // query all's status count, made exactly once per round by every version
 	conns            // TCP connections accepted
+	full             // TLS handshakes in full
+	resumed          // TLS handshakes that resumed a session
+	overH2           // TLS handshakes that chose HTTP/2
 	kinds
 )
 
@@ -43,12 +51,14 @@ func (c counts) since(b counts) counts {
 	return c
 }
 
-// upstream serves the fake UTMStack on a loopback port of its own, delays every answer by latency, and counts what the
+// upstream serves the fake UTMStack on a loopback port of its own as
+// -upstream says, delays every answer by latency, and counts what the
 // exporter does to it.
 type upstream struct {
 	*httptest.Server
 	fake    *utmstacktest.Server
 	latency time.Duration
+	caFile  string // its certificate, for the exporter's tls_config; "" over http
 	n       [kinds]atomic.Int64
 	open    atomic.Int64 // connections open now
 	answers sync.Map     // request -> *httptest.ResponseRecorder
@@ -67,8 +77,43 @@ func newUpstream(o options, latency time.Duration) (*upstream, error) {
 			u.open.Add(-1)
 		}
 	}
-	u.Start()
+	if o.upstream == "http" {
+		u.Start()
+		return u, nil
+	}
+	// httptest offers HTTP/1.1 alone over ALPN, as nginx's "listen 443 ssl",
+	// or with EnableHTTP2 HTTP/2 alone.
+	u.EnableHTTP2 = o.upstream == "h2"
+	u.TLS = &tls.Config{VerifyConnection: u.handshake}
+	u.StartTLS()
+	u.caFile = filepath.Join(o.dir, "ca-"+strings.TrimPrefix(u.URL, "https://")+".pem")
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: u.Certificate().Raw})
+	if err := os.WriteFile(u.caFile, cert, 0o600); err != nil {
+		u.Close()
+		return nil, err
+	}
 	return u, nil
+}
+
+// handshake is called by every TLS handshake, resumed ones too.
+func (u *upstream) handshake(cs tls.ConnectionState) error {
+	if cs.DidResume {
+		u.n[resumed].Add(1)
+	} else {
+		u.n[full].Add(1)
+	}
+	if cs.NegotiatedProtocol == "h2" {
+		u.n[overH2].Add(1)
+	}
+	return nil
+}
+
+// tlsConfig is the exporter's tls_config for this upstream, if any.
+func (u *upstream) tlsConfig(indent string) string {
+	if u.caFile == "" {
+		return ""
+	}
+	return indent + "tls_config: {ca_file: " + u.caFile + "}\n"
 }
 
 func (u *upstream) counts() (c counts) {
@@ -78,10 +123,17 @@ func (u *upstream) counts() (c counts) {
 	return c
 }
 
-// connections is what d, counted over a part of the run, cost in new
-// connections per unit: every probe, or 1000 scrapes.
+// connections are the rows of what d, counted over a part of the run, cost
+// in connections and handshakes per unit: every scrape or probe, or 1000.
 func (u *upstream) connections(d counts, units float64, per, budget string) []result {
-	return []result{{"new upstream connections " + per, "", budget, float64(d[conns]) / units}}
+	rs := []result{{"new upstream connections " + per, "", budget, float64(d[conns]) / units}}
+	if u.caFile == "" {
+		return rs
+	}
+	total := u.counts()
+	return append(rs, result{"full TLS handshakes " + per, "", budget, float64(d[full]) / units},
+		result{"resumed TLS handshakes " + per, "", budget, float64(d[resumed]) / units},
+		result{"TLS handshakes that chose HTTP/2, of all", " %", "reported", 100 * float64(total[overH2]) / float64(total[full]+total[resumed])})
 }
 
 func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
