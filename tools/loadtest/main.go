@@ -1,14 +1,14 @@
 // Command loadtest measures what scrapes cost the exporter and UTMStack
 // against the budgets of BENCHMARKS.md, and prints a Markdown table. The
-// fake UTMStack runs in this process on 127.0.0.1. Each phase runs a fresh
+// fake UTMStack runs in this process on 127.0.0.1 (upstream.go), each
+// exporter binary as a child process (exporter.go). Each phase runs a fresh
 // exporter and upstream: N = 1, 2, 10, 50 scrapers for -duration with every
 // answer delayed by -latency, then -scrapes sequential scrapes without
-// latency. With two -exporter binaries each phase runs A, B, A, B, ... for
-// -rounds. -targets measures /probe instead (targets.go).
+// latency. Several -exporter binaries run interleaved, A, B, A, B, ...,
+// -rounds times. -targets measures /probe instead (targets.go).
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,10 +30,11 @@ import (
 
 type options struct {
 	exporters                          []string
+	upstream                           string
 	rounds, scrapes, targets, probers  int
 	latency, duration, interval, limit time.Duration
-	dir                                string
-	deadline                           time.Time
+	dir                                string    // the run's files
+	deadline                           time.Time // the end of -limit
 	fake                               *utmstacktest.Server
 }
 
@@ -41,6 +44,7 @@ func main() {
 		o.exporters = append(o.exporters, s)
 		return nil
 	})
+	flag.StringVar(&o.upstream, "upstream", "https", "The fake UTMStack over http, https (HTTP/1.1, as UTMStack's nginx) or h2 (HTTPS with HTTP/2).")
 	flag.IntVar(&o.rounds, "rounds", 3, "Runs of each phase per exporter.")
 	flag.DurationVar(&o.latency, "latency", 50*time.Millisecond, "Delay of every upstream answer, except in the sequential phase.")
 	flag.DurationVar(&o.duration, "duration", 0, "Length of each latency phase (default 10s), or of the -targets run (default 10m).")
@@ -50,13 +54,28 @@ func main() {
 	flag.DurationVar(&o.interval, "interval", time.Minute, "With -targets: how often each target is probed.")
 	flag.DurationVar(&o.limit, "limit", 0, "Bound on the whole run, build included (default: 10m or -duration + 2m, the larger).")
 	flag.Parse()
-	o.duration = cmp.Or(o.duration, map[bool]time.Duration{false: 10 * time.Second, true: 10 * time.Minute}[o.targets > 0])
-	o.limit = cmp.Or(o.limit, max(10*time.Minute, o.duration+2*time.Minute))
-	if o.rounds < 1 || o.probers < 1 || o.targets > 0 && (o.interval < time.Duration(o.targets)*time.Millisecond || o.duration < 2*o.interval || len(o.exporters) > 1) {
-		fmt.Fprintln(os.Stderr, "loadtest: want -rounds and -probers >= 1; with -targets, one exporter, -interval >= 1ms per target and -duration >= 2 intervals")
-		os.Exit(2)
+	if o.duration == 0 {
+		o.duration = 10 * time.Second
+		if o.targets > 0 {
+			o.duration = 10 * time.Minute
+		}
 	}
-	if err := run(o); err != nil {
+	if o.limit == 0 {
+		o.limit = max(10*time.Minute, o.duration+2*time.Minute)
+	}
+	var err error
+	switch {
+	case o.upstream != "http" && o.upstream != "https" && o.upstream != "h2":
+		err = fmt.Errorf("-upstream %q: want http, https or h2", o.upstream)
+	case o.rounds < 1 || o.probers < 1:
+		err = fmt.Errorf("-rounds %d, -probers %d: want 1 or more", o.rounds, o.probers)
+	case o.targets > 0 && (len(o.exporters) > 1 || o.interval < time.Duration(o.targets)*time.Millisecond || o.duration < 2*o.interval):
+		err = fmt.Errorf("-targets %d: want one -exporter, -interval (%v) of 1ms or more per target, -duration (%v) of 2 intervals or more",
+			o.targets, o.interval, o.duration)
+	default:
+		err = run(o)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -71,13 +90,15 @@ func run(o options) (err error) {
 	if len(o.exporters) == 0 { // this module's tree
 		ctx, cancel := context.WithDeadline(context.Background(), o.deadline)
 		defer cancel()
-		o.exporters = []string{filepath.Join(o.dir, "utmstack_exporter")}
-		if out, err := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", o.exporters[0], "github.com/utmstack/utmstack_exporter").CombinedOutput(); err != nil {
+		bin := filepath.Join(o.dir, "utmstack_exporter")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "github.com/utmstack/utmstack_exporter").CombinedOutput(); err != nil {
 			return fmt.Errorf("go build: %w\n%s", err, out)
 		}
+		o.exporters = []string{bin}
 	}
 	o.fake = utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}, Alerts: utmstacktest.DemoAlerts(time.Now(), 2000, 1)})
-	fmt.Printf("## Load test\n\n%d CPUs, %s; 2000 demo alerts, the built-in queries, max_concurrency %d.\n", runtime.NumCPU(), runtime.Version(), maxConcurrency)
+	fmt.Printf("## Load test\n\n%d CPUs, %s; 2000 demo alerts, the built-in queries, max_concurrency %d; -upstream %s.\n",
+		runtime.NumCPU(), runtime.Version(), maxConcurrency, o.upstream)
 	for i, bin := range o.exporters {
 		fmt.Printf("Exporter %c: `%s`.\n", 'A'+i, bin)
 	}
@@ -85,32 +106,29 @@ func run(o options) (err error) {
 		return runTargets(o)
 	}
 	fmt.Printf("%d round(s), exporters interleaved; a cell is the median (min–max), judged on the median.\n\n", o.rounds)
-	t := &table{exporters: len(o.exporters)}
+	t := &table{exporters: len(o.exporters), values: map[string][][]float64{}}
 	defer t.print()
 	for _, n := range []int{1, 2, 10, 50, 0} { // 0: the sequential phase
-		phase := map[bool]string{false: fmt.Sprintf("N = %d, L = %v", n, o.latency), true: fmt.Sprintf("sequential, %d scrapes", o.scrapes)}[n == 0]
-		for r := 0; r < o.rounds && (n > 0 || o.scrapes > 0); r++ {
+		phase := fmt.Sprintf("N = %d, L = %v", n, o.latency)
+		if n == 0 {
+			phase = fmt.Sprintf("sequential, %d scrapes", o.scrapes)
+		}
+		for round := 0; round < o.rounds && (n > 0 || o.scrapes > 0); round++ {
 			for i, bin := range o.exporters {
-				fmt.Fprintf(os.Stderr, "loadtest: %s, exporter %c, round %d\n", phase, 'A'+i, r+1)
-				res, err := measure(o, bin, n)
+				fmt.Fprintf(os.Stderr, "loadtest: %s, exporter %c, round %d\n", phase, 'A'+i, round+1)
+				rs, err := measure(o, bin, n)
 				if err != nil {
 					return fmt.Errorf("%s, exporter %c: %w", phase, 'A'+i, err)
-				} else if time.Now().After(o.deadline) { // cut short: not a run to count
+				}
+				if time.Now().After(o.deadline) { // cut short: not a run to count
 					return errors.New("-limit reached: the table is partial")
 				}
-				t.add(phase, i, res)
+				t.add(phase, i, rs)
 			}
 		}
 	}
 	return nil
 }
-
-// builtin is what a round of the built-in queries asks: a count per (query,
-// breakdown) pair, all by severity, status, country and rule and open by
-// severity, country and rule, plus the status call open's total needs; a
-// search per age (all's newest, open's oldest); an incident count per
-// status. A round may add one periodic call, never two.
-var builtin = counts{values: 8, searches: 2, incidents: 4}
 
 const maxConcurrency = 4 // the exporter's default, written into its configuration
 
@@ -122,21 +140,26 @@ func floor(perRound float64, latency time.Duration) time.Duration {
 
 // coreConfig is the exporter's configuration; the password comes from
 // UTMSTACK_PASSWORD.
-func coreConfig(url string) string {
-	return fmt.Sprintf("utmstack:\n  url: %s\n  max_concurrency: %d\n  auth:\n    username: %s\n", url, maxConcurrency, user)
+func coreConfig(up *upstream) string {
+	return fmt.Sprintf("utmstack:\n  url: %s\n  max_concurrency: %d\n  auth:\n    username: %s\n%s", up.URL, maxConcurrency, user, up.tlsConfig("  "))
 }
 
-// measure runs a fresh exporter through n scrapers scraping in a loop for
-// -duration, every upstream answer delayed by -latency; or, for n = 0,
-// through -scrapes sequential scrapes without latency, each its own round.
+// measure runs a fresh exporter against a fresh upstream through n scrapers
+// scraping in a loop for -duration, every upstream answer delayed by
+// -latency; or, for n = 0, through -scrapes sequential scrapes without
+// latency, each its own round.
 func measure(o options, bin string, n int) ([]result, error) {
-	count, latency, sequential := 1_000_000, o.latency, n == 0
+	sequential := n == 0
+	latency, count, end := o.latency, math.MaxInt, time.Now().Add(o.duration)
 	if sequential {
-		n, count, latency = 1, o.scrapes, 0
+		latency, count, end, n = 0, o.scrapes, o.deadline, 1
 	}
-	up := newUpstream(o.fake, latency)
+	up, err := newUpstream(o, latency)
+	if err != nil {
+		return nil, err
+	}
 	defer up.Close()
-	e, err := startExporter(o, bin, coreConfig(up.URL))
+	e, err := startExporter(o, bin, coreConfig(up))
 	if err != nil {
 		return nil, err
 	}
@@ -145,61 +168,158 @@ func measure(o options, bin string, n int) ([]result, error) {
 	if _, _, err := scrape(client, e.url+"/metrics"); err != nil { // the login
 		return nil, fmt.Errorf("first scrape: %w", err)
 	}
-	before, conns, cpu, end := up.counts(), up.conns.Load(), e.cpu(), time.Now().Add(o.duration)
-	if sequential || end.After(o.deadline) {
-		end = o.deadline
-	}
-	var goroutines, heap, open []float64 // sampled 20 times by the first scraper
-	var most int64                       // sequential: the calls of the busiest scrape, which is one round
-	latencies := make([][]time.Duration, n)
+	before, cpu := up.counts(), e.cpu()
 	var failed atomic.Int64
+	var busiest int64              // sequential: the calls of the busiest scrape, which is one round
+	var goroutines, heap []float64 // sequential: sampled about 20 times
+	latencies := make([][]float64, n)
 	var wg sync.WaitGroup
-	for i := range n {
+	for s := range n {
 		wg.Go(func() {
-			calls := up.counts().calls()
 			for k := 0; k < count && time.Now().Before(end); k++ {
+				calls := up.counts().calls()
 				body, took, err := scrape(client, e.url+"/metrics")
-				if c := up.counts().calls(); sequential {
-					most, calls = max(most, c-calls), c
-				}
 				if err != nil {
-					logFailure(err, failed.Add(1))
-				} else if latencies[i] = append(latencies[i], took); i == 0 && (k%max(count/20, 1) == 0 || k == count-1) {
-					g := gauges(body, "go_goroutines", "go_memstats_heap_inuse_bytes")
-					goroutines, heap, open = append(goroutines, g[0]), append(heap, g[1]), append(open, float64(up.open.Load()))
+					failure(&failed, err)
+					continue
+				}
+				latencies[s] = append(latencies[s], took)
+				if sequential {
+					busiest = max(busiest, up.counts().calls()-calls)
+				}
+				if sequential && (k%(count/20+1) == 0 || k == count-1) {
+					// Each open HTTP/1.1 upstream connection holds 2 goroutines.
+					goroutines = append(goroutines, gauge(body, "go_goroutines")-2*float64(up.open.Load()))
+					heap = append(heap, gauge(body, "go_memstats_heap_inuse_bytes")/(1<<20))
 				}
 			}
 		})
 	}
 	wg.Wait()
-	cpu = e.cpu() - cpu
-	d, all := up.counts().minus(before), slices.Sorted(slices.Values(slices.Concat(latencies...)))
-	scrapes, rounds := float64(len(all))+float64(failed.Load()), max(float64(d[roundsOf]), 1)
-	per := func(k int) float64 { return float64(d[k]) / rounds }
-	res := []result{{"failed scrapes", "", float64(failed.Load()), "= 0"}, {"logins after the first scrape", "", float64(d[logins]), "= 0"}}
+	all := slices.Concat(latencies...)
+	scrapes := float64(len(all)) + float64(failed.Load())
+	cpuPerScrape := 1000 * (e.cpu() - cpu) / scrapes
+	d := up.counts().since(before)
+	rounds := max(float64(d[roundsOf]), 1)
+	rs := []result{
+		{"failed scrapes", "", "= 0", float64(failed.Load())},
+		{"logins after the first scrape", "", "= 0", float64(d[logins])},
+	}
 	if !sequential {
-		f, limit := floor(per(values)+per(searches)+per(incidents), o.latency), "reported" // N > 10 is only reported
+		f := floor(float64(d[values]+d[searches]+d[incidents])/rounds, o.latency)
+		p50Budget := "reported" // N > 10 is only reported
 		if n <= 10 {
-			limit = "≤ " + num(ms(f)*1.1+5)
+			p50Budget = "≤ " + num(ms(f)*1.1+5)
 		}
-		return append(res, result{fmt.Sprintf("scrape p50 (floor %v)", f), " ms", p50(all), limit},
-			result{"scrapes per round", "", scrapes / rounds, "≥ " + num(0.9*float64(n))},
-			result{"exporter CPU per scrape", " ms", cpu * 1000 / scrapes, "reported"}), nil
+		return append(rs,
+			result{fmt.Sprintf("scrape p50 (floor %v)", f), " ms", p50Budget, median(all)},
+			result{"scrapes per round", "", "≥ " + num(0.9*float64(n)), scrapes / rounds},
+			result{"exporter CPU per scrape", " ms", "reported", cpuPerScrape}), nil
 	}
-	last, half := len(heap)-1, len(heap)/2
-	if last < 0 {
-		return res, nil // no scrape succeeded
+	if len(heap) < 2 {
+		return rs, nil // no scrape succeeded
 	}
-	return append(res,
-		result{"counts (values-with-count) per round", "", per(values), fmt.Sprint("= ", builtin[values])},
-		result{"ages (search) per round", "", per(searches), fmt.Sprint("= ", builtin[searches])},
-		result{"incident counts per round", "", per(incidents), fmt.Sprint("= ", builtin[incidents])},
-		result{"periodic calls per round", "", per(periodic), "reported"},
-		result{"calls of the busiest round", "", float64(most), fmt.Sprint("≤ ", builtin.calls()+1)},
-		result{"exporter CPU per scrape", " ms", cpu * 1000 / scrapes, "≤ 2"},
-		result{"peak RSS (VmHWM)", " MiB", float64(e.status().VmHWM) / (1 << 20), "≤ 30"},
-		result{"goroutine growth beyond 2 per open upstream connection", "", goroutines[last] - 2*open[last] - goroutines[0] + 2*open[0], "≤ 0"},
-		result{"heap in use, 2nd-half peak − 1st-half peak", " MiB", (slices.Max(heap[half:]) - slices.Max(heap[:half+1])) / (1 << 20), "≤ 1"},
-		result{"new upstream connections after the first scrape, per 1000 scrapes", "", 1000 * float64(up.conns.Load()-conns) / scrapes, "≤ 1"},
-	), nil
+	half := len(heap) / 2
+	// A round of the built-in queries: a count per (query, breakdown) pair,
+	// all by severity, status, country and rule and open by severity,
+	// country and rule, plus the status call open's total needs; a search per
+	// age, all's newest and open's oldest; an incident count per status; now
+	// and then one periodic call, never two.
+	rs = append(rs,
+		result{"counts (values-with-count) per round", "", "= 8", float64(d[values]) / rounds},
+		result{"ages (search) per round", "", "= 2", float64(d[searches]) / rounds},
+		result{"incident counts per round", "", "= 4", float64(d[incidents]) / rounds},
+		result{"periodic calls per round", "", "reported", float64(d[periodic]) / rounds},
+		result{"calls of the busiest round", "", "≤ 15", float64(busiest)},
+		result{"exporter CPU per scrape", " ms", "≤ 2", cpuPerScrape},
+		result{"peak RSS (VmHWM)", " MiB", "≤ 30", e.peakRSS()},
+		result{"goroutine growth beyond 2 per open upstream connection", "", "≤ 0", goroutines[len(goroutines)-1] - goroutines[0]},
+		result{"heap in use, 2nd-half peak − 1st-half peak", " MiB", "≤ 1", slices.Max(heap[half:]) - slices.Max(heap[:half])})
+	return append(rs, up.connections(d, scrapes/1000, "after the first scrape, per 1000 scrapes", "≤ 1")...), nil
 }
+
+// result is one measure of one run and its budget: "= 0", "≤ 2", "≥ 45", or
+// "reported" when there is none.
+type result struct {
+	name, unit, budget string
+	value              float64
+}
+
+// table holds every run's results: a row per phase and measure, in the
+// order first seen, and per row each exporter's values.
+type table struct {
+	exporters int
+	rows      []result
+	values    map[string][][]float64
+}
+
+func (t *table) add(phase string, exporter int, rs []result) {
+	for _, r := range rs {
+		r.name = phase + " | " + r.name
+		if t.values[r.name] == nil {
+			t.rows = append(t.rows, r)
+			t.values[r.name] = make([][]float64, t.exporters)
+		}
+		t.values[r.name][exporter] = append(t.values[r.name][exporter], r.value)
+	}
+}
+
+func (t *table) print() {
+	fmt.Print("| phase | measure | budget |")
+	for i := range t.exporters {
+		fmt.Printf(" %c |", 'A'+i)
+	}
+	fmt.Println("\n|---|---|---|" + strings.Repeat("---|", t.exporters))
+	for _, r := range t.rows {
+		budget := r.budget
+		if budget != "reported" {
+			budget += r.unit
+		}
+		fmt.Printf("| %s | %s |", r.name, budget)
+		for _, values := range t.values[r.name] {
+			fmt.Printf(" %s |", r.cell(values))
+		}
+		fmt.Println()
+	}
+}
+
+// cell is the median of one exporter's runs, their range, and whether the
+// median meets the budget.
+func (r result) cell(values []float64) string {
+	if len(values) == 0 {
+		return ""
+	}
+	m := median(values)
+	s := num(m) + r.unit
+	if lo, hi := num(slices.Min(values)), num(slices.Max(values)); lo != hi {
+		s += fmt.Sprintf(" (%s–%s)", lo, hi)
+	}
+	op, limit, _ := strings.Cut(r.budget, " ")
+	l, err := strconv.ParseFloat(limit, 64)
+	switch {
+	case err != nil:
+		return s
+	case op == "=" && m == l, op == "≤" && m <= l, op == "≥" && m >= l:
+		return s + ", yes"
+	}
+	return s + ", **no**"
+}
+
+// num rounds to four significant digits.
+func num(v float64) string {
+	if v != 0 && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		p := math.Pow(10, 3-math.Floor(math.Log10(math.Abs(v))))
+		v = math.Round(v*p) / p
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+func median(values []float64) float64 {
+	if len(values) == 0 {
+		return math.NaN()
+	}
+	v := slices.Sorted(slices.Values(values))
+	return (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -14,12 +14,6 @@ import (
 	"time"
 )
 
-// probe is one /probe request: when it started, how long it took.
-type probe struct {
-	at, took time.Duration
-	ok       bool
-}
-
 // runTargets measures /probe over -targets targets served by one fake
 // UTMStack: the exporter gives each target its own HTTP client, so each has
 // its own connections anyway. -probers clients probe every target once per
@@ -27,15 +21,21 @@ type probe struct {
 // its targets. One interval before the end the configuration is reloaded
 // with nothing changed but a comment.
 func runTargets(o options) error {
-	up := newUpstream(o.fake, o.latency) // the targets' UTMStack
+	up, err := newUpstream(o, o.latency) // the targets' UTMStack
+	if err != nil {
+		return err
+	}
 	defer up.Close()
-	top := newUpstream(o.fake, 0) // /metrics' own, so that sampling it counts nowhere
+	top, err := newUpstream(o, 0) // /metrics' own, so that sampling it counts nowhere
+	if err != nil {
+		return err
+	}
 	defer top.Close()
 	passwordFile := filepath.Join(o.dir, "password")
 	if err := os.WriteFile(passwordFile, []byte(password), 0o600); err != nil {
 		return err
 	}
-	e, err := startExporter(o, o.exporters[0], targetsConfig(o.targets, top.URL, up.URL, passwordFile))
+	e, err := startExporter(o, o.exporters[0], targetsConfig(o.targets, top, up, passwordFile))
 	if err != nil {
 		return err
 	}
@@ -50,15 +50,19 @@ func runTargets(o options) error {
 	start, cpu := time.Now(), e.cpu()
 	end := start.Add(o.duration)
 	jobs := make(chan int) // no queue, so that a late probe shows
-	probes, failures := make([][]probe, o.probers), atomic.Int64{}
+	var probes, failed atomic.Int64
+	steady := make([][]float64, o.probers) // per prober, probes after the first interval, in ms
 	var wg sync.WaitGroup
 	for p := range o.probers {
 		wg.Go(func() {
 			for i := range jobs {
-				at := time.Since(start)
+				late := time.Since(start) >= o.interval
 				_, took, err := scrape(client, fmt.Sprintf("%s/probe?target=t%04d", e.url, i))
-				if probes[p] = append(probes[p], probe{at, took, err == nil}); err != nil {
-					logFailure(err, failures.Add(1))
+				probes.Add(1)
+				if err != nil {
+					failure(&failed, err)
+				} else if late {
+					steady[p] = append(steady[p], took)
 				}
 			}
 		})
@@ -66,7 +70,8 @@ func runTargets(o options) error {
 	// Sampled every 10 s at most: when, VmRSS, open fds, goroutines.
 	var at []time.Duration
 	var rss, fds, goroutines []float64
-	var settled [2]int64 // connections and logins once every target has had its first probe
+	var settled counts // once every target has had its first probe
+	var settledProbes int64
 	reload, reloadLogins := math.NaN(), int64(0)
 	wg.Go(func() {
 		every := min(10*time.Second, max(o.duration/30, time.Second))
@@ -77,15 +82,18 @@ func runTargets(o options) error {
 		for range o.duration/every + 4 {
 			select {
 			case <-first:
-				settled = [2]int64{up.conns.Load(), up.n[logins].Load()}
+				settled, settledProbes = up.counts(), probes.Load()
 			case <-reloadAt:
 				reloadLogins = up.n[logins].Load() + top.n[logins].Load()
 				reload = reloadUnchanged(e)
 			case <-tick.C:
 				n, _ := e.proc.FileDescriptorsLen()
+				status, _ := e.proc.NewStatus()
 				body, _, _ := scrape(client, e.url+"/metrics")
-				at, rss = append(at, time.Since(start)), append(rss, float64(e.status().VmRSS)/(1<<20))
-				fds, goroutines = append(fds, float64(n)), append(goroutines, gauges(body, "go_goroutines")[0])
+				at = append(at, time.Since(start))
+				rss = append(rss, float64(status.VmRSS)/(1<<20))
+				fds = append(fds, float64(n))
+				goroutines = append(goroutines, gauge(body, "go_goroutines"))
 			}
 			if time.Now().After(end) || time.Now().After(o.deadline) {
 				return
@@ -110,29 +118,20 @@ func runTargets(o options) error {
 	wg.Wait()
 	cpu = e.cpu() - cpu
 	reloadLogins = up.n[logins].Load() + top.n[logins].Load() - reloadLogins
-	var steady []time.Duration // probes after the first interval
-	failed, all := 0, slices.Concat(probes...)
-	for _, p := range all {
-		if !p.ok {
-			failed++
-		} else if p.at >= o.interval {
-			steady = append(steady, p.took)
-		}
-	}
-	slices.Sort(steady)
 	c := up.counts() // a probe is a round of its target
 	perRound := float64(c[values]+c[searches]+c[incidents]) / max(float64(c[roundsOf]), 1)
 	f := floor(perRound, o.latency)
-	res := []result{
-		{"probes", "", float64(len(all)), "reported"},
-		{"failed probes", "", float64(failed), "= 0"},
-		{"probes skipped: no prober free within the target's slot", "", float64(skipped), "= 0"},
-		{fmt.Sprintf("probe p50 after the first interval (floor %v)", f), " ms", p50(steady), "≤ " + num(ms(f)*1.1+5)},
-		{"upstream calls per probe, periodic ones aside", "", perRound, fmt.Sprint("= ", builtin.calls())},
-		{"exporter CPU per probe (sampling and reload included)", " ms", cpu * 1000 / float64(len(all)), "reported"},
-		{"peak RSS (VmHWM)", " MiB", float64(e.status().VmHWM) / (1 << 20), "≤ 64"},
-		{"goroutines, max sampled", "", peak(goroutines), "≤ 2000"},
-		{"open fds, max sampled", "", peak(fds), "≤ 1100"},
+	all := float64(probes.Load())
+	rs := []result{
+		{"probes", "", "reported", all},
+		{"failed probes", "", "= 0", float64(failed.Load())},
+		{"probes skipped: no prober free within the target's slot", "", "= 0", float64(skipped)},
+		{fmt.Sprintf("probe p50 after the first interval (floor %v)", f), " ms", "≤ " + num(ms(f)*1.1+5), median(slices.Concat(steady...))},
+		{"upstream calls per probe, periodic ones aside", "", "= 14", perRound},
+		{"exporter CPU per probe (sampling and reload included)", " ms", "reported", cpu * 1000 / all},
+		{"peak RSS (VmHWM)", " MiB", "≤ 64", e.peakRSS()},
+		{"goroutines, max sampled", "", "≤ 2000", peak(goroutines)},
+		{"open fds, max sampled", "", "≤ 1100", peak(fds)},
 	}
 	// Growth is judged from the second interval on, once every target has
 	// its client and connections: the later half's peak against the earlier's.
@@ -146,41 +145,34 @@ func runTargets(o options) error {
 		}
 		w := g.values[from:]
 		early, late := slices.Max(w[:len(w)/2]), slices.Max(w[len(w)/2:])
-		res = append(res, result{g.name + " max from the 2nd interval", g.unit, slices.Max(w), "reported"},
-			result{g.name + " growth: later half's peak over the earlier half's", " %", 100 * (late - early) / early, "≤ 10"})
+		rs = append(rs, result{g.name + " max from the 2nd interval", g.unit, "reported", slices.Max(w)},
+			result{g.name + " growth: later half's peak over the earlier half's", " %", "≤ 10", 100 * (late - early) / early})
 	}
-	res = append(res,
-		result{"new upstream connections", "", float64(up.conns.Load()), "reported"},
-		result{"new upstream connections after the first interval", "", float64(up.conns.Load() - settled[0]), "reported"},
-		result{"logins", "", float64(up.n[logins].Load()), "reported"},
-		result{"logins after the first interval", "", float64(up.n[logins].Load() - settled[1]), "= 0"},
-		result{"reload with nothing changed (POST /-/reload)", " ms", reload, "≤ 1000"},
-		result{"logins from the reload to the end", "", float64(reloadLogins), "= 0"},
-	)
-	t := &table{exporters: 1}
-	t.add("targets", 0, res)
+	d := c.since(settled)
+	rs = append(rs, result{"new upstream connections", "", "reported", float64(c[conns])})
+	rs = append(rs, up.connections(d, all-float64(settledProbes), "per probe after the first interval", "= 0")...)
+	rs = append(rs,
+		result{"logins after the first interval", "", "= 0", float64(d[logins])},
+		result{"reload with nothing changed (POST /-/reload)", " ms", "≤ 1000", reload},
+		result{"logins from the reload to the end", "", "= 0", float64(reloadLogins)})
+	t := &table{exporters: 1, values: map[string][][]float64{}}
+	t.add("targets", 0, rs)
 	t.print()
 	return nil
 }
 
-// targetsConfig names -targets targets t0000, t0001, ... at url, each with
+// targetsConfig names -targets targets t0000, t0001, ... on up, each with
 // its password in a file (UTMSTACK_PASSWORD serves only the top level).
-// /metrics reuses its counts for an hour, so that sampling it costs no round.
-func targetsConfig(targets int, topURL, url, passwordFile string) string {
+// /metrics, on top, reuses its counts for an hour, so that sampling it
+// costs no round.
+func targetsConfig(targets int, top, up *upstream, passwordFile string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "utmstack:\n  url: %s\n  min_interval: 1h\n  auth:\n    username: %s\ntargets:\n", topURL, user)
+	fmt.Fprintf(&b, "utmstack:\n  url: %s\n  min_interval: 1h\n  auth:\n    username: %s\n%stargets:\n", top.URL, user, top.tlsConfig("  "))
 	for i := range targets {
-		fmt.Fprintf(&b, "  t%04d:\n    url: %s\n    max_concurrency: %d\n    auth: {username: %s, password_file: %s}\n", i, url, maxConcurrency, user, passwordFile)
+		fmt.Fprintf(&b, "  t%04d:\n    url: %s\n    max_concurrency: %d\n    auth: {username: %s, password_file: %s}\n%s",
+			i, up.URL, maxConcurrency, user, passwordFile, up.tlsConfig("    "))
 	}
 	return b.String()
-}
-
-// peak is the largest value, NaN for none.
-func peak(vs []float64) float64 {
-	if len(vs) == 0 {
-		return math.NaN()
-	}
-	return slices.Max(vs)
 }
 
 // reloadUnchanged adds a comment to the configuration and times
@@ -194,7 +186,8 @@ func reloadUnchanged(e *exporter) float64 {
 	if err == nil {
 		var resp *http.Response
 		if resp, err = http.Post(e.url+"/-/reload", "text/plain", nil); err == nil {
-			if _ = resp.Body.Close(); resp.StatusCode == http.StatusOK {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
 				return ms(time.Since(start))
 			}
 			err = errors.New(resp.Status)
@@ -202,4 +195,12 @@ func reloadUnchanged(e *exporter) float64 {
 	}
 	fmt.Fprintln(os.Stderr, "loadtest: reload:", err)
 	return math.NaN()
+}
+
+// peak is the largest value, NaN for none.
+func peak(values []float64) float64 {
+	if len(values) == 0 {
+		return math.NaN()
+	}
+	return slices.Max(values)
 }
