@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/tools/demo/living"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
@@ -333,7 +334,7 @@ func BenchmarkScrape(b *testing.B) {
 		b.Run("fake/"+qs.name, func(b *testing.B) {
 			clock := utmstacktest.NewClock(epoch)
 			fake := &benchCounting{next: utmstacktest.New(utmstacktest.Options{Clock: clock, Users: map[string]string{testUser: testPassword},
-				Alerts: utmstacktest.DemoAlerts(epoch, 2000, 1)})}
+				Alerts: living.Alerts(epoch, 2000, 1)})}
 			env := newBenchEnv(b, fake, clock, qs.yaml)
 			env.mustBeUp(b)
 			fake.reset()
@@ -457,7 +458,7 @@ func (rec *benchRecorder) take() []string {
 func TestWindowRoundingSendsIdenticalBodies(t *testing.T) {
 	clock := utmstacktest.NewClock(epoch.Add(10 * time.Second))
 	fake := utmstacktest.New(utmstacktest.Options{Clock: clock, Users: map[string]string{testUser: testPassword},
-		Alerts: utmstacktest.DemoAlerts(epoch, 500, 1)})
+		Alerts: living.Alerts(epoch, 500, 1)})
 	rec := &benchRecorder{next: fake}
 	first := newBenchEnv(t, rec, clock, "")
 	second := newBenchEnv(t, rec, clock, "")

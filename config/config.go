@@ -1,7 +1,7 @@
 // Package config loads, defaults and validates the exporter's YAML
-// configuration file (see the configuration section of the interface
-// contract). Everything a caller gets back is resolved: defaults applied,
-// the authentication method chosen and its secret already read.
+// configuration file, which CONFIGURATION.md documents. Everything a
+// caller gets back is resolved: defaults applied, the authentication method
+// chosen and its secret already read.
 package config
 
 import (
@@ -105,7 +105,7 @@ type Query struct {
 	Fields                Fields
 	TopCountries          int
 	// Filters are the user's own filters, as written. The window, false
-	// positive and echo filters are not in here: the collector adds them.
+	// positive and echo filters are not in here: round/plan.go adds them.
 	Filters []utmstack.Filter
 	// By are the query's breakdowns, in `by` order; empty means only the
 	// total utmstack_alerts.

@@ -9,7 +9,7 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
-// Built-in values, as documented in the interface contract.
+// Built-in values, as CONFIGURATION.md documents them.
 const (
 	defaultTimeout        = 10 * time.Second
 	defaultMaxConcurrency = 4

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/utmstack/utmstack_exporter/tools/demo/living"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
@@ -31,7 +32,7 @@ func liveCheck(t *testing.T, file string) (string, int) {
 // live problem; and no secret in what it prints.
 func TestLiveCheckExitCodes(t *testing.T) {
 	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{upstreamUser: upstreamPassword},
-		Alerts: utmstacktest.DemoAlerts(time.Now(), 200, 1)})
+		Alerts: living.Alerts(time.Now(), 200, 1)})
 	upstream := httptest.NewServer(fake)
 	t.Cleanup(upstream.Close)
 	dir := t.TempDir()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/tools/demo/living"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
@@ -49,7 +50,7 @@ func liveFake(t *testing.T, alerts []utmstacktest.Alert) (*utmstacktest.Server, 
 const livePassword = "  auth: {username: prometheus, password: " + testPassword + "}\n"
 
 func TestLiveCheckReportsWhatUTMStackAnswered(t *testing.T) {
-	fake, url := liveFake(t, utmstacktest.DemoAlerts(time.Now(), 300, 1))
+	fake, url := liveFake(t, living.Alerts(time.Now(), 300, 1))
 	ok, out := liveCheck(t, url, livePassword)
 	for _, want := range []string{"password of user prometheus: accepted", "version      v11.0.1-community", "index        v11-alert-* holds 300 alerts",
 		"query all", "severity: ", "rule: ", "newest 20", "query open", "oldest 20", "incidents    open 0", "no problem found"} {
@@ -71,7 +72,7 @@ func TestLiveCheckReportsWhatUTMStackAnswered(t *testing.T) {
 
 func TestLiveCheckFindsWrongPatternsFieldsAndEchoes(t *testing.T) {
 	// v11 alerts written before v11.0.x: parentId "" on every one.
-	alerts := utmstacktest.DemoAlerts(time.Now(), 200, 1)
+	alerts := living.Alerts(time.Now(), 200, 1)
 	for _, a := range alerts {
 		a["parentId"] = ""
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/utmstack/utmstack_exporter/config"
 )
 
-// Label values the contract declares. The declared ones are always exported,
-// 0 when absent, so panels and alert rules work on a fresh install.
+// Label values METRICS.md documents. These are always exported, 0 when
+// absent, so panels and alert rules work on a fresh install.
 var (
 	severityValues = []string{"low", "medium", "high"}
 	statusValues   = []string{"automatic_review", "open", "in_review", "completed"}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/utmstack/utmstack_exporter/internal/chain"
+	"github.com/utmstack/utmstack_exporter/tools/demo/living"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
@@ -103,7 +104,7 @@ func run(ctx context.Context, f flags) error {
 	// The fake UTMStack, its alerts and incidents stepped forward at every
 	// interval.
 	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}})
-	living := utmstacktest.NewLiving(fake, time.Now(), utmstacktest.LivingOptions{
+	soc := living.New(fake, time.Now(), living.Options{
 		History: f.alerts, Seed: f.seed, Every: f.every, HighEvery: f.highEvery, BurstEvery: f.burstEvery,
 		IncidentEvery: f.incidentEvery,
 	})
@@ -113,7 +114,7 @@ func run(ctx context.Context, f flags) error {
 	}
 	tick := time.NewTicker(f.interval)
 	defer tick.Stop()
-	go living.Run(ctx, tick.C)
+	go soc.Run(ctx, tick.C)
 
 	// The exporter, its password from the environment.
 	config := filepath.Join(f.dir, "utmstack.yml")
@@ -151,7 +152,7 @@ func run(ctx context.Context, f flags) error {
 		missing = append(missing, "Prometheus: not installed (the Debian package prometheus)")
 	}
 
-	describe(os.Stdout, f, fakeURL, living.Alerts(), promBin != "", amBin != "" && promBin != "", missing)
+	describe(os.Stdout, f, fakeURL, soc.Alerts(), promBin != "", amBin != "" && promBin != "", missing)
 
 	select {
 	case <-ctx.Done():

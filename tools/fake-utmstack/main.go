@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/utmstack/utmstack_exporter/tools/demo/living"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
@@ -32,8 +33,8 @@ func main() {
 
 	opts := utmstacktest.Options{
 		Users:     map[string]string{*user: *password},
-		Alerts:    utmstacktest.DemoAlerts(time.Now(), *alerts, *seed),
-		Incidents: utmstacktest.DemoIncidents(time.Now(), *alerts/40, *seed),
+		Alerts:    living.Alerts(time.Now(), *alerts, *seed),
+		Incidents: living.Incidents(time.Now(), *alerts/40, *seed),
 	}
 	if *legacy {
 		opts.Edition = utmstacktest.EditionLegacy

@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/utmstack/utmstack_exporter/tools/demo/living"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
@@ -96,7 +97,7 @@ func run(o options) (err error) {
 		}
 		o.exporters = []string{bin}
 	}
-	o.fake = utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}, Alerts: utmstacktest.DemoAlerts(time.Now(), 2000, 1)})
+	o.fake = utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}, Alerts: living.Alerts(time.Now(), 2000, 1)})
 	fmt.Printf("## Load test\n\n%d CPUs, %s; 2000 demo alerts, the built-in queries, max_concurrency %d; -upstream %s.\n",
 		runtime.NumCPU(), runtime.Version(), maxConcurrency, o.upstream)
 	for i, bin := range o.exporters {

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/tools/demo/living"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
 func testOptions(t *testing.T, upstream string) options {
 	return options{upstream: upstream, dir: t.TempDir(), fake: utmstacktest.New(utmstacktest.Options{
-		Users: map[string]string{user: password}, Alerts: utmstacktest.DemoAlerts(time.Now(), 50, 1)})}
+		Users: map[string]string{user: password}, Alerts: living.Alerts(time.Now(), 50, 1)})}
 }
 
 // TestConfigurationsLoad: the exporter accepts both configurations the load

@@ -1,11 +1,12 @@
 // Package utmstacktest is an in-process fake of the UTMStack backend API,
-// faithful enough for client, collector and end-to-end tests and for demos.
+// faithful enough for client, collector and end-to-end tests. The demo's
+// generated alerts and their simulation live in tools/demo/living.
 //
-// It reproduces what an exporter can observe of a real UTMStack (see
-// shared/spec/utmstack-api.md): both login response shapes, HS512 JWTs that a
-// restart invalidates, the per-IP login lock-out, TFA pre-verification tokens,
-// user API keys and the internal key, Spring's error bodies, and the
-// OpenSearch semantics of the 22 filter operators behind
+// It reproduces what an exporter can observe of a real UTMStack, checked
+// against UTMStack's backend source: both login response shapes, HS512
+// JWTs that a restart invalidates, the per-IP login lock-out, TFA
+// pre-verification tokens, user API keys and the internal key, Spring's
+// error bodies, and the OpenSearch semantics of the 22 filter operators behind
 // POST /api/elasticsearch/property/values-with-count and /search.
 //
 // Everything is safe for concurrent use. Time comes from a Clock so that

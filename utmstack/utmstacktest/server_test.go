@@ -174,7 +174,7 @@ func TestLatencyStillJudgesALoginWhoseClientLeft(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	f := newFixture(t, Options{Alerts: DemoAlerts(t0, 500, 7), APIKeys: []APIKey{{Key: "key"}}})
+	f := newFixture(t, Options{Alerts: aggAlerts(), APIKeys: []APIKey{{Key: "key"}}})
 	var wg sync.WaitGroup
 	errs := make(chan string, 200)
 	for i := 0; i < 40; i++ {
@@ -199,7 +199,7 @@ func TestConcurrentUse(t *testing.T) {
 			}
 			switch i % 4 {
 			case 0:
-				f.srv.SetAlerts(DemoAlerts(t0, 100, int64(i)))
+				f.srv.SetAlerts(aggAlerts())
 			case 1:
 				f.clock.Advance(time.Second)
 			case 2:

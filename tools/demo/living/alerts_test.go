@@ -1,4 +1,4 @@
-package utmstacktest
+package living
 
 import (
 	"encoding/json"
@@ -7,24 +7,24 @@ import (
 	"time"
 )
 
-func TestDemoAlertsDeterministic(t *testing.T) {
-	a, b := DemoAlerts(t0, 300, 42), DemoAlerts(t0, 300, 42)
+func TestAlertsDeterministic(t *testing.T) {
+	a, b := Alerts(t0, 300, 42), Alerts(t0, 300, 42)
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	if string(ja) != string(jb) {
 		t.Error("same seed, different alerts")
 	}
-	c, _ := json.Marshal(DemoAlerts(t0, 300, 43))
+	c, _ := json.Marshal(Alerts(t0, 300, 43))
 	if string(ja) == string(c) {
 		t.Error("different seeds, same alerts")
 	}
-	if len(a) != 300 || len(DemoAlerts(t0, 0, 1)) != 0 {
+	if len(a) != 300 || len(Alerts(t0, 0, 1)) != 0 {
 		t.Error("wrong number of alerts")
 	}
 }
 
-func TestDemoAlertsVariety(t *testing.T) {
-	alerts := DemoAlerts(t0, 2000, 1)
+func TestAlertsVariety(t *testing.T) {
+	alerts := Alerts(t0, 2000, 1)
 	ids := map[string]bool{}
 	severities, statuses := map[int64]int{}, map[int64]int{}
 	countries := map[string]int{}
@@ -95,9 +95,9 @@ func TestDemoAlertsVariety(t *testing.T) {
 	}
 }
 
-// The demo data works end to end with the exporter's default queries.
-func TestDemoAlertsThroughTheAPI(t *testing.T) {
-	f := newFixture(t, Options{InternalKey: "k", Alerts: DemoAlerts(t0, 1000, 3)})
+// The generated alerts work end to end with the exporter's default queries.
+func TestAlertsThroughTheAPI(t *testing.T) {
+	f := newFixture(t, Alerts(t0, 1000, 3))
 	filters := `[{"field":"@timestamp","operator":"IS_BETWEEN","value":["now-24h","now"]},{"field":"tags","operator":"IS_NOT","value":"False positive"},{"field":"parentId","operator":"DOES_NOT_EXIST"}]`
 	var bySeverity, byStatus map[string]int
 	if err := json.Unmarshal([]byte(f.counts("severity", filters, `,"top":10,"orderByCount":true`)), &bySeverity); err != nil {
@@ -120,9 +120,9 @@ func TestDemoAlertsThroughTheAPI(t *testing.T) {
 	}
 }
 
-func TestDemoIncidentsHaveEveryStatus(t *testing.T) {
+func TestIncidentsHaveEveryStatus(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	incidents := DemoIncidents(now, 60, 1)
+	incidents := Incidents(now, 60, 1)
 	seen := map[string]int{}
 	for _, in := range incidents {
 		seen[in.Status]++
@@ -130,12 +130,12 @@ func TestDemoIncidentsHaveEveryStatus(t *testing.T) {
 			t.Fatalf("incident %+v", in)
 		}
 	}
-	for _, status := range incidentStatuses {
+	for _, status := range []string{"OPEN", "IN_REVIEW", "COMPLETED", "MERGED"} {
 		if seen[status] == 0 {
 			t.Errorf("no %s incident among 60: %v", status, seen)
 		}
 	}
-	if again := DemoIncidents(now, 60, 1); again[17] != incidents[17] {
+	if again := Incidents(now, 60, 1); again[17] != incidents[17] {
 		t.Fatal("the same seed gave other incidents")
 	}
 }

@@ -1,4 +1,4 @@
-package utmstacktest
+package living
 
 import (
 	"context"
@@ -8,13 +8,15 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
-// LivingOptions shape a Living simulation. Zero values take the defaults
+// Options shape a Simulation. Zero values take the defaults
 // in parentheses.
-type LivingOptions struct {
+type Options struct {
 	// History is the number of alerts already there at the start, spread
-	// over the five days before it as DemoAlerts spreads them (2000).
+	// over the five days before it as Alerts spreads them (2000).
 	History int
 	// Seed makes a run repeatable: the same seed and the same Step times
 	// give the same alerts.
@@ -35,14 +37,14 @@ type LivingOptions struct {
 	Retention time.Duration
 	// Max bounds the number of alerts kept, the oldest dropped first (20000).
 	Max int
-	// Incidents is the number of incidents at the start, as DemoIncidents
+	// Incidents is the number of incidents at the start, as Incidents
 	// makes them (History/40); IncidentEvery the mean time between two new
 	// ones (1h). Analysts take open incidents into review and complete them.
 	Incidents     int
 	IncidentEvery time.Duration
 }
 
-func (o LivingOptions) withDefaults() LivingOptions {
+func (o Options) withDefaults() Options {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -89,15 +91,15 @@ const (
 	meanIncidentWork   = 45 * time.Minute
 )
 
-// Living makes a Server's alerts change over time as in a working SOC: new
-// alerts arrive at a steady rate, with bursts and now and then a
-// high-severity one, and analysts move them from open to in review to
-// completed; incidents are opened and worked the same way. Each Step
+// Simulation makes a fake UTMStack's alerts change over time as in a
+// working SOC: new alerts arrive at a steady rate, with bursts and now and
+// then a high-severity one, and analysts move them from open to in review
+// to completed; incidents are opened and worked the same way. Each Step
 // advances it to a given time and gives the server the alerts and
 // incidents of that moment; Run steps it on a ticker.
-type Living struct {
-	server *Server
-	opts   LivingOptions
+type Simulation struct {
+	server *utmstacktest.Server
+	opts   Options
 	rng    *rand.Rand
 
 	mu        sync.Mutex
@@ -105,11 +107,11 @@ type Living struct {
 	incidents []*livingIncident
 	last      time.Time
 	next      map[arrivalKind]time.Time
-	templates map[arrivalKind][]Alert
+	templates map[arrivalKind][]utmstacktest.Alert
 }
 
 type livingAlert struct {
-	doc      Alert
+	doc      utmstacktest.Alert
 	created  time.Time
 	reviewAt time.Time // open → in review
 	closeAt  time.Time // in review → completed
@@ -118,7 +120,7 @@ type livingAlert struct {
 // livingIncident is an incident and when it moves on; a zero reviewAt
 // means its status stays as it is (completed or merged before the start).
 type livingIncident struct {
-	incident Incident
+	incident utmstacktest.Incident
 	reviewAt time.Time // OPEN → IN_REVIEW
 	closeAt  time.Time // IN_REVIEW → COMPLETED
 }
@@ -132,24 +134,24 @@ const (
 	arrivalIncident
 )
 
-// NewLiving starts a simulation at start with opts.History alerts, and gives
+// New starts a simulation at start with opts.History alerts, and gives
 // them to s.
-func NewLiving(s *Server, start time.Time, opts LivingOptions) *Living {
+func New(s *utmstacktest.Server, start time.Time, opts Options) *Simulation {
 	opts = opts.withDefaults()
-	l := &Living{
+	l := &Simulation{
 		server:    s,
 		opts:      opts,
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x2545f4914f6cdd1d)),
 		last:      start,
-		templates: map[arrivalKind][]Alert{},
+		templates: map[arrivalKind][]utmstacktest.Alert{},
 	}
-	for _, a := range DemoAlerts(start, opts.History, opts.Seed) {
+	for _, a := range Alerts(start, opts.History, opts.Seed) {
 		ts, _ := time.Parse(time.RFC3339Nano, a["@timestamp"].(string))
 		l.alerts = append(l.alerts, l.lifecycle(a, ts))
 	}
 	// New alerts are drawn from a pool of independent alerts (no echoes):
 	// high severity for the high-severity stream, the rest for the others.
-	for _, a := range DemoAlerts(start, 500, opts.Seed+1) {
+	for _, a := range Alerts(start, 500, opts.Seed+1) {
 		if _, echo := a["parentId"]; echo {
 			continue
 		}
@@ -159,7 +161,7 @@ func NewLiving(s *Server, start time.Time, opts LivingOptions) *Living {
 		}
 		l.templates[kind] = append(l.templates[kind], a)
 	}
-	for _, inc := range DemoIncidents(start, opts.Incidents, opts.Seed) {
+	for _, inc := range Incidents(start, opts.Incidents, opts.Seed) {
 		li := &livingIncident{incident: inc}
 		switch inc.Status {
 		case "OPEN":
@@ -182,13 +184,13 @@ func NewLiving(s *Server, start time.Time, opts LivingOptions) *Living {
 }
 
 // wait draws an exponential wait with the given mean.
-func (l *Living) wait(mean time.Duration) time.Duration {
+func (l *Simulation) wait(mean time.Duration) time.Duration {
 	return max(time.Duration(l.rng.ExpFloat64()*float64(mean)), time.Millisecond)
 }
 
 // lifecycle gives an alert created at ts the times an analyst will take it
 // into review and complete it.
-func (l *Living) lifecycle(doc Alert, ts time.Time) *livingAlert {
+func (l *Simulation) lifecycle(doc utmstacktest.Alert, ts time.Time) *livingAlert {
 	pickup := meanPickup[doc["severity"].(int64)]
 	reviewAt := ts.Add(automaticReview + l.wait(pickup))
 	return &livingAlert{doc: doc, created: ts, reviewAt: reviewAt, closeAt: reviewAt.Add(l.wait(meanReview))}
@@ -198,7 +200,7 @@ func (l *Living) lifecycle(doc Alert, ts time.Time) *livingAlert {
 // last step are added, every alert gets the status it has at now, alerts
 // beyond the retention are dropped, and the server gets the result. A now
 // before the last step changes nothing.
-func (l *Living) Step(now time.Time) {
+func (l *Simulation) Step(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !now.After(l.last) {
@@ -226,7 +228,7 @@ func (l *Living) Step(now time.Time) {
 	l.last = now
 }
 
-func (l *Living) nextArrival() (arrivalKind, time.Time) {
+func (l *Simulation) nextArrival() (arrivalKind, time.Time) {
 	kind := arrivalRegular
 	for k, at := range l.next {
 		if at.Before(l.next[kind]) || (at.Equal(l.next[kind]) && k < kind) {
@@ -236,7 +238,7 @@ func (l *Living) nextArrival() (arrivalKind, time.Time) {
 	return kind, l.next[kind]
 }
 
-func (l *Living) arrive(kind arrivalKind, at time.Time) {
+func (l *Simulation) arrive(kind arrivalKind, at time.Time) {
 	switch kind {
 	case arrivalIncident:
 		rule := l.fresh(l.templates[arrivalRegular])
@@ -246,7 +248,7 @@ func (l *Living) arrive(kind arrivalKind, at time.Time) {
 		}
 		reviewAt := at.Add(l.wait(meanIncidentPickup))
 		l.incidents = append(l.incidents, &livingIncident{
-			incident: Incident{
+			incident: utmstacktest.Incident{
 				ID: id, Name: fmt.Sprintf("INC-%04d %s", id, rule["name"]),
 				Description: fmt.Sprintf("Opened from alerts of %s.", rule["name"]),
 				Severity:    int(rule["severity"].(int64)), Created: at,
@@ -282,14 +284,14 @@ func (l *Living) arrive(kind arrivalKind, at time.Time) {
 }
 
 // fresh copies a random template as a new alert.
-func (l *Living) fresh(pool []Alert) Alert {
+func (l *Simulation) fresh(pool []utmstacktest.Alert) utmstacktest.Alert {
 	a := maps.Clone(pool[l.rng.IntN(len(pool))])
 	a["id"] = demoUUID(l.rng)
 	return a
 }
 
 // recentParent picks an independent alert of the last hour, or nil.
-func (l *Living) recentParent(at time.Time) *livingAlert {
+func (l *Simulation) recentParent(at time.Time) *livingAlert {
 	for range 8 {
 		if len(l.alerts) == 0 {
 			return nil
@@ -302,14 +304,14 @@ func (l *Living) recentParent(at time.Time) *livingAlert {
 	return nil
 }
 
-func (l *Living) add(a Alert, at time.Time) {
+func (l *Simulation) add(a utmstacktest.Alert, at time.Time) {
 	a["@timestamp"] = at.UTC().Format(time.RFC3339Nano)
 	l.alerts = append(l.alerts, l.lifecycle(a, at))
 }
 
 // publish sets every alert's status as of now, drops what is beyond the
 // retention or the bound, and hands the alerts to the server.
-func (l *Living) publish(now time.Time) {
+func (l *Simulation) publish(now time.Time) {
 	cutoff := now.Add(-l.opts.Retention)
 	kept := l.alerts[:0]
 	for _, a := range l.alerts {
@@ -324,7 +326,7 @@ func (l *Living) publish(now time.Time) {
 		kept = kept[extra:]
 	}
 	l.alerts = kept
-	docs := make([]Alert, len(l.alerts))
+	docs := make([]utmstacktest.Alert, len(l.alerts))
 	for i, a := range l.alerts {
 		status := int64(5)
 		switch {
@@ -347,7 +349,7 @@ func (l *Living) publish(now time.Time) {
 		clear(l.incidents[:extra])
 		l.incidents = l.incidents[extra:]
 	}
-	incidents := make([]Incident, len(l.incidents))
+	incidents := make([]utmstacktest.Incident, len(l.incidents))
 	for i, li := range l.incidents {
 		if !li.reviewAt.IsZero() {
 			switch {
@@ -365,10 +367,10 @@ func (l *Living) publish(now time.Time) {
 }
 
 // Alerts returns a copy of the alerts as of the last step.
-func (l *Living) Alerts() []Alert {
+func (l *Simulation) Alerts() []utmstacktest.Alert {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]Alert, len(l.alerts))
+	out := make([]utmstacktest.Alert, len(l.alerts))
 	for i, a := range l.alerts {
 		out[i] = maps.Clone(a.doc)
 	}
@@ -376,10 +378,10 @@ func (l *Living) Alerts() []Alert {
 }
 
 // Incidents returns the incidents as of the last step.
-func (l *Living) Incidents() []Incident {
+func (l *Simulation) Incidents() []utmstacktest.Incident {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]Incident, len(l.incidents))
+	out := make([]utmstacktest.Incident, len(l.incidents))
 	for i, li := range l.incidents {
 		out[i] = li.incident
 	}
@@ -387,7 +389,7 @@ func (l *Living) Incidents() []Incident {
 }
 
 // Run steps the simulation at every tick until ctx ends or ticks closes.
-func (l *Living) Run(ctx context.Context, ticks <-chan time.Time) {
+func (l *Simulation) Run(ctx context.Context, ticks <-chan time.Time) {
 	for {
 		select {
 		case <-ctx.Done():

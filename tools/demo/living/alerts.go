@@ -1,18 +1,20 @@
-package utmstacktest
+package living
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
-// DemoAlerts returns n realistic v11 alert documents with timestamps spread
+// Alerts returns n realistic v11 alert documents with timestamps spread
 // over the five days before now. The same now, n and seed always give the
 // same alerts. About 15% are echoes (parentId set to an earlier alert's id;
 // parents have no parentId key), about 10% have no adversary geolocation,
 // and adversary countries follow a skewed distribution over 40 countries.
-func DemoAlerts(now time.Time, n int, seed int64) []Alert {
+func Alerts(now time.Time, n int, seed int64) []utmstacktest.Alert {
 	n = max(n, 0)
 	r := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
 	countryWeights := make([]float64, len(demoCountries))
@@ -25,18 +27,18 @@ func DemoAlerts(now time.Time, n int, seed int64) []Alert {
 	}
 
 	span := 5 * 24 * time.Hour
-	var parents []Alert
+	var parents []utmstacktest.Alert
 	var parentTimes []time.Time
-	alerts := make([]Alert, 0, n)
+	alerts := make([]utmstacktest.Alert, 0, n)
 	for len(alerts) < n {
-		var a Alert
+		var a utmstacktest.Alert
 		var ts time.Time
 		if len(parents) > 5 && r.Float64() < 0.15 {
 			// An echo repeats its parent's rule and adversary, later.
 			k := r.IntN(len(parents))
 			parent, pts := parents[k], parentTimes[k]
 			ts = pts.Add(time.Duration(r.Int64N(int64(now.Sub(pts)) + 1)))
-			a = Alert{
+			a = utmstacktest.Alert{
 				"name":          parent["name"],
 				"category":      parent["category"],
 				"technique":     parent["technique"],
@@ -66,7 +68,7 @@ func DemoAlerts(now time.Time, n int, seed int64) []Alert {
 					"accuracy":    int64(5 + r.IntN(200)),
 				}
 			}
-			a = Alert{
+			a = utmstacktest.Alert{
 				"name":          rule.name,
 				"category":      rule.category,
 				"technique":     rule.technique,

@@ -1,4 +1,4 @@
-package utmstacktest
+package living
 
 import (
 	"context"
@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
 // statusesByID maps each alert's id to its status.
-func statusesByID(alerts []Alert) map[string]int64 {
+func statusesByID(alerts []utmstacktest.Alert) map[string]int64 {
 	out := map[string]int64{}
 	for _, a := range alerts {
 		out[a["id"].(string)] = a["status"].(int64)
@@ -21,9 +23,9 @@ func statusesByID(alerts []Alert) map[string]int64 {
 // Over simulated hours, alerts arrive at about the configured rates, move
 // only forward through automatic review, open, in review and completed,
 // never to ignored, and high-severity ones come and go.
-func TestLivingAlertsLive(t *testing.T) {
-	s := New(Options{})
-	l := NewLiving(s, t0, LivingOptions{History: 20, Seed: 7})
+func TestSimulationAlertsLive(t *testing.T) {
+	s := utmstacktest.New(utmstacktest.Options{})
+	l := New(s, t0, Options{History: 20, Seed: 7})
 	start := l.Alerts()
 	if len(start) != 20 {
 		t.Fatalf("%d alerts at the start, want the 20 of the history", len(start))
@@ -76,9 +78,9 @@ func TestLivingAlertsLive(t *testing.T) {
 }
 
 // A burst is many alerts of one rule from one adversary within a minute.
-func TestLivingBursts(t *testing.T) {
-	s := New(Options{})
-	l := NewLiving(s, t0, LivingOptions{History: 1, Seed: 3, Every: time.Hour, HighEvery: 100 * time.Hour, BurstEvery: 10 * time.Minute, BurstSize: 30})
+func TestSimulationBursts(t *testing.T) {
+	s := utmstacktest.New(utmstacktest.Options{})
+	l := New(s, t0, Options{History: 1, Seed: 3, Every: time.Hour, HighEvery: 100 * time.Hour, BurstEvery: 10 * time.Minute, BurstSize: 30})
 	l.Step(t0.Add(2 * time.Hour))
 	byMinute := map[string]int{}
 	for _, a := range l.Alerts()[1:] {
@@ -99,9 +101,9 @@ func TestLivingBursts(t *testing.T) {
 }
 
 // The server answers with the simulation's alerts of the last step.
-func TestLivingFeedsTheServer(t *testing.T) {
-	f := newFixture(t, Options{InternalKey: "k"})
-	l := NewLiving(f.srv, t0, LivingOptions{History: 200, Seed: 1, Every: time.Second})
+func TestSimulationFeedsTheServer(t *testing.T) {
+	f := newFixture(t, nil)
+	l := New(f.srv, t0, Options{History: 200, Seed: 1, Every: time.Second})
 	f.clock.Set(t0.Add(10 * time.Minute))
 	l.Step(t0.Add(10 * time.Minute))
 	filters := `[{"field":"@timestamp","operator":"IS_BETWEEN","value":["now-5m","now"]}]`
@@ -122,9 +124,9 @@ func TestLivingFeedsTheServer(t *testing.T) {
 
 // Long runs stay bounded: alerts beyond the retention or the cap go, and
 // a step long after the last simulates only the retained span.
-func TestLivingIsBounded(t *testing.T) {
-	s := New(Options{})
-	l := NewLiving(s, t0, LivingOptions{History: 100, Seed: 2, Every: time.Minute, Retention: time.Hour, Max: 50})
+func TestSimulationIsBounded(t *testing.T) {
+	s := utmstacktest.New(utmstacktest.Options{})
+	l := New(s, t0, Options{History: 100, Seed: 2, Every: time.Minute, Retention: time.Hour, Max: 50})
 	if n := len(l.Alerts()); n > 50 {
 		t.Fatalf("%d alerts, want at most 50", n)
 	}
@@ -147,9 +149,9 @@ func TestLivingIsBounded(t *testing.T) {
 }
 
 // The same seed and steps give the same alerts.
-func TestLivingIsRepeatable(t *testing.T) {
+func TestSimulationIsRepeatable(t *testing.T) {
 	run := func() string {
-		l := NewLiving(New(Options{}), t0, LivingOptions{History: 50, Seed: 9})
+		l := New(utmstacktest.New(utmstacktest.Options{}), t0, Options{History: 50, Seed: 9})
 		for i := 1; i <= 10; i++ {
 			l.Step(t0.Add(time.Duration(i) * 3 * time.Minute))
 		}
@@ -162,8 +164,8 @@ func TestLivingIsRepeatable(t *testing.T) {
 }
 
 // Run steps on every tick and stops with its context.
-func TestLivingRun(t *testing.T) {
-	l := NewLiving(New(Options{}), t0, LivingOptions{History: 10, Seed: 4, Every: time.Second})
+func TestSimulationRun(t *testing.T) {
+	l := New(utmstacktest.New(utmstacktest.Options{}), t0, Options{History: 10, Seed: 4, Every: time.Second})
 	ticks := make(chan time.Time)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -180,9 +182,9 @@ func TestLivingRun(t *testing.T) {
 // Incidents are opened now and then and worked from open to in review to
 // completed; merged and completed ones stay as they are, and the server
 // counts them as the simulation says.
-func TestLivingIncidents(t *testing.T) {
-	f := newFixture(t, Options{InternalKey: "k"})
-	l := NewLiving(f.srv, t0, LivingOptions{
+func TestSimulationIncidents(t *testing.T) {
+	f := newFixture(t, nil)
+	l := New(f.srv, t0, Options{
 		History: 10, Seed: 5, Incidents: 40, IncidentEvery: 20 * time.Minute,
 		Every: time.Hour, HighEvery: 100 * time.Hour, BurstEvery: 100 * time.Hour, // few alerts: this is about incidents
 	})
@@ -220,8 +222,8 @@ func TestLivingIncidents(t *testing.T) {
 		counts[st]++
 	}
 	for st, want := range counts {
-		r := f.do(http.MethodGet, "/api/utm-incidents?incidentStatus.equals="+st+"&size=1", "", "Utm-Internal-Key", "k")
-		if got := r.header.Get("X-Total-Count"); got != strconv.Itoa(want) {
+		_, header := f.get(http.MethodGet, "/api/utm-incidents?incidentStatus.equals="+st+"&size=1", "")
+		if got := header.Get("X-Total-Count"); got != strconv.Itoa(want) {
 			t.Errorf("the server counts %s incidents %s, the simulation %d", st, got, want)
 		}
 	}
