@@ -14,7 +14,7 @@ BUILDDATE := $(shell date -u +%Y%m%d-%H:%M:%S)
 LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) \
              -X $(PKG).Branch=$(BRANCH) -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 
-.PHONY: all build fake test unit e2e rules-test fuzz bench bench-load prometheus-deps demo-deps check lint fmt-check vet tidy-check config-check demo docker clean
+.PHONY: all build fake test unit e2e rules-test chart-test chart-sync fuzz bench bench-load prometheus-deps demo-deps check lint fmt-check vet tidy-check config-check demo docker clean
 
 all: check build
 
@@ -38,7 +38,7 @@ demo-deps:
 	@$(MAKE) --no-print-directory prometheus-deps DEPS_OPTIONAL=1
 
 # The command the README and CI run.
-test: check unit config-check rules-test fuzz e2e
+test: check unit config-check rules-test chart-test fuzz e2e
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -77,6 +77,36 @@ rules-test: prometheus-deps
 	promtool check rules examples/prometheus/alerts.yml
 	promtool test rules examples/prometheus/alerts_test.yml
 	amtool check-config examples/alertmanager/alertmanager.yml
+
+# helm at a pinned version, built from the Go module proxy as golangci-lint is
+# (below): a fresh machine needs nothing else.
+HELM_VERSION := v4.3.2
+HELM := .build/bin/helm-$(HELM_VERSION)
+
+$(HELM):
+	@mkdir -p .build/bin
+	GOBIN=$(CURDIR)/.build/bin $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv .build/bin/helm $@
+
+# The Helm chart: helm lint --strict with the defaults and each test values
+# file, then the Go test (its own module, so that the exporter's module graph
+# stays free of Kubernetes) that renders it and decodes every object
+# strictly into the Kubernetes and prometheus-operator API types.
+CHART := charts/utmstack-exporter
+chart-test: $(HELM)
+	$(HELM) lint --strict $(CHART)
+	@for values in charts/test/values/*.yaml; do \
+	  echo "$(HELM) lint --strict $(CHART) --values $$values"; \
+	  $(HELM) lint --strict --quiet $(CHART) --values $$values || exit 1; \
+	done
+	cd charts/test && $(GO) mod tidy -diff && $(GO) vet ./... && \
+	  HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
+
+# Helm reads no file outside the chart: it carries copies of the rules and
+# the dashboard, which chart-test holds to examples/, where they are edited.
+chart-sync:
+	cp examples/prometheus/alerts.yml $(CHART)/files/alerts.yml
+	cp examples/grafana/utmstack.json $(CHART)/files/utmstack.json
 
 # prometheus, promtool, prometheus-alertmanager and amtool come from the
 # Debian packages prometheus and prometheus-alertmanager; installed here when
