@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-const runbookBase = "https://github.com/utmstack/utmstack_exporter/blob/main/RUNBOOK.md#"
+const runbookBase = "RUNBOOK.md#"
 
 type rule struct {
 	Alert       string            `yaml:"alert"`
