@@ -11,7 +11,9 @@ REVISION  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BRANCH    := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 BUILDUSER := $(shell whoami)@$(shell hostname)
 BUILDDATE := $(shell date -u +%Y%m%d-%H:%M:%S)
-LDFLAGS   := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) \
+# No -s -w (as in .promu.yml): vulnerability scanners read the symbol table
+# to see which functions are linked in.
+LDFLAGS   := -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) \
              -X $(PKG).Branch=$(BRANCH) -X $(PKG).BuildUser=$(BUILDUSER) -X $(PKG).BuildDate=$(BUILDDATE)
 
 .PHONY: all build fake test unit e2e rules-test chart-test chart-sync fuzz bench bench-load prometheus-deps demo-deps check lint fmt-check vet tidy-check config-check demo docker clean
