@@ -93,16 +93,17 @@ $(HELM):
 # The Helm chart: helm lint --strict with the defaults and each test values
 # file, then the Go test (its own module, so that the exporter's module graph
 # stays free of Kubernetes) that renders it and decodes every object
-# strictly into the Kubernetes and prometheus-operator API types.
+# strictly into the Kubernetes and prometheus-operator API types, and runs
+# the exporter's --config.check on each rendered configuration.
 CHART := charts/utmstack-exporter
-chart-test: $(HELM)
+chart-test: $(HELM) build
 	$(HELM) lint --strict $(CHART)
 	@for values in charts/test/values/*.yaml; do \
 	  echo "$(HELM) lint --strict $(CHART) --values $$values"; \
 	  $(HELM) lint --strict --quiet $(CHART) --values $$values || exit 1; \
 	done
 	cd charts/test && $(GO) mod tidy -diff && $(GO) vet ./... && \
-	  HELM=$(CURDIR)/$(HELM) $(GO) test -count=1 ./...
+	  HELM=$(CURDIR)/$(HELM) EXPORTER=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
 
 # Helm reads no file outside the chart: it carries copies of the rules and
 # the dashboard, which chart-test holds to examples/, where they are edited.
