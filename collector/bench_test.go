@@ -374,7 +374,7 @@ func BenchmarkRound(b *testing.B) {
 		b.Run(fmt.Sprintf("stub/builtin/countries=%d", countries), func(b *testing.B) {
 			env := newBenchEnv(b, newBenchStub(countries), nil, "")
 			env.mustBeUp(b)
-			t := env.exporter.current().target
+			t := env.exporter.current().inst
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
-	"reflect"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -15,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	_ "github.com/prometheus/client_golang/prometheus/promhttp/zstd" // zstd for the scrapers that ask for it
-	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/utmstack/utmstack_exporter/config"
 	"github.com/utmstack/utmstack_exporter/round"
@@ -33,28 +29,27 @@ type Options struct {
 }
 
 // Exporter serves /metrics for the configured UTMStack and /probe for the
-// configured targets, and swaps its configuration on reload without losing
-// what it need not lose: clients (and so tokens and login backoffs) whose
-// settings did not change, counters, last-success times.
+// configured targets. Each UTMStack's round.Instance keeps across a reload
+// what it need not lose (round.Instance.reload); the exporter keeps the
+// counters.
 type Exporter struct {
 	opts Options
+	env  round.Env
 
 	mu     sync.RWMutex
 	cfg    *config.Config
-	main   *instance
-	probes map[string]*instance
+	main   *target
+	probes map[string]*target
 }
 
-// instance is one UTMStack: its rounds (target) and the families they are
-// exported as, its client, and the counters its client feeds and what it
-// remembers (memory), which outlive reloads.
-type instance struct {
-	target   *round.Target
-	families []queryFamilies // shared with every instance of the same queries
-	client   *utmstack.Client
-	memory   *round.Memory
-	settings clientSettings
+// target is one UTMStack as the exporter serves it: its instance, the
+// families its queries are exported as, and its counters.
+type target struct {
+	inst     *round.Instance
+	url      string        // scheme://host[:port], never a credential
 	timeout  time.Duration // utmstack.timeout, the longest a scrape runs
+	plans    []round.Plan
+	families []queryFamilies // shared with every target of the same queries
 	metrics  *Metrics
 }
 
@@ -66,28 +61,8 @@ func New(opts Options) *Exporter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Exporter{opts: opts}
-}
-
-// clientSettings are what a client is built from. A reload that leaves them
-// unchanged keeps the client, and with it the token: no extra login.
-type clientSettings struct {
-	URL         string
-	Credentials utmstack.Credentials
-	TLS         commoncfg.TLSConfig
-	Proxy       string
-}
-
-func settingsOf(u config.UTMStack) clientSettings {
-	s := clientSettings{
-		URL:         u.URL.String(),
-		Credentials: round.ClientOptions(u).Credentials,
-		TLS:         u.TLSConfig,
-	}
-	if u.ProxyURL != nil {
-		s.Proxy = u.ProxyURL.String()
-	}
-	return s
+	env := round.Env{Client: utmstack.Options{UserAgent: opts.UserAgent}, Logger: opts.Logger, Now: opts.Now}
+	return &Exporter{opts: opts, env: env}
 }
 
 // Apply makes cfg the running configuration. On error nothing changes.
@@ -95,42 +70,52 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 
-	var created []*utmstack.Client
+	var pending []*round.Pending
+	plans := planCache{}
+	prepare := func(old *target, u config.UTMStack, queries []config.Query, metrics *Metrics, keep int) (*target, error) {
+		q := plans.get(queries)
+		t := &target{url: u.URL.String(), timeout: u.Timeout, plans: q.plans, families: q.families, metrics: metrics}
+		if old != nil {
+			t.inst = old.inst
+		}
+		p, err := e.env.Prepare(t.inst, round.Setup{UTMStack: u, Plans: q.plans, Incidents: cfg.Incidents, Hooks: metrics.Hooks(), Keep: keep})
+		if err == nil {
+			pending = append(pending, p)
+		}
+		return t, err
+	}
 	fail := func(err error) error {
-		for _, c := range created {
-			c.Close()
+		for _, p := range pending {
+			p.Discard()
 		}
 		return err
 	}
-	plans := planCache{}
 	// The UTMStack of /metrics keeps a connection per call of a round in
 	// flight; each /probe target keeps one, as there may be thousands.
-	main, err := e.instance(e.main, cfg.UTMStack, plans.get(cfg.Queries), cfg.Incidents, e.opts.Metrics.Metrics, cfg.UTMStack.MaxConcurrency, &created)
+	main, err := prepare(e.main, cfg.UTMStack, cfg.Queries, e.opts.Metrics.Metrics, cfg.UTMStack.MaxConcurrency)
 	if err != nil {
 		return fail(err)
 	}
-	probes := make(map[string]*instance, len(cfg.Targets))
+	targets := []*target{main}
+	probes := make(map[string]*target, len(cfg.Targets))
 	for name, t := range cfg.Targets {
 		old := e.probes[name]
-		var metrics *Metrics
+		metrics := newMetrics()
 		if old != nil {
 			metrics = old.metrics // counters outlive clients
-		} else {
-			metrics = newMetrics()
 		}
-		if probes[name], err = e.instance(old, t.UTMStack, plans.get(t.Queries), cfg.Incidents, metrics, 1, &created); err != nil {
+		if probes[name], err = prepare(old, t.UTMStack, t.Queries, metrics, 1); err != nil {
 			return fail(fmt.Errorf("target %s: %w", name, err))
 		}
+		targets = append(targets, probes[name])
 	}
 
-	// Close the clients nothing uses any more.
-	inUse := map[*utmstack.Client]bool{main.client: true}
-	for _, p := range probes {
-		inUse[p.client] = true
+	for k, p := range pending {
+		targets[k].inst = p.Commit()
 	}
-	for _, old := range append([]*instance{e.main}, slices.Collect(maps.Values(e.probes))...) {
-		if old != nil && !inUse[old.client] {
-			old.client.Close()
+	for name, old := range e.probes {
+		if probes[name] == nil {
+			old.inst.Close()
 		}
 	}
 	e.cfg, e.main, e.probes = cfg, main, probes
@@ -168,47 +153,6 @@ func (c planCache) get(queries []config.Query) planned {
 	return p
 }
 
-// instance builds the next state of one UTMStack: the old client when its
-// settings are unchanged, else a new one (recorded in created).
-func (e *Exporter) instance(old *instance, u config.UTMStack, q planned, incidents bool, metrics *Metrics,
-	keep int, created *[]*utmstack.Client) (*instance, error) {
-	settings := settingsOf(u)
-	var client *utmstack.Client
-	sameClient := old != nil && reflect.DeepEqual(settings, old.settings)
-	mem := round.NewMemory()
-	if old != nil {
-		mem = old.memory.Reloaded(sameClient)
-	}
-	if sameClient {
-		client = old.client
-	} else {
-		var err error
-		if client, err = e.newClient(u, settings, metrics, keep); err != nil {
-			return nil, err
-		}
-		*created = append(*created, client)
-		if u.TLSConfig.InsecureSkipVerify {
-			e.opts.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", settings.URL)
-		}
-	}
-	t := round.NewTarget(client, u, q.plans, incidents, mem, e.opts.Now, e.opts.Logger)
-	return &instance{target: t, families: q.families, client: client, memory: mem, settings: settings, timeout: u.Timeout, metrics: metrics}, nil
-}
-
-func (e *Exporter) newClient(u config.UTMStack, s clientSettings, metrics *Metrics, keep int) (*utmstack.Client, error) {
-	opts := round.ClientOptions(u)
-	opts.Hooks = metrics.Hooks()
-	opts.Logger = e.opts.Logger.With("url", s.URL)
-	opts.Now = e.opts.Now
-	opts.UserAgent = e.opts.UserAgent
-	opts.Keep = keep
-	client, err := utmstack.New(opts)
-	if err != nil {
-		return nil, fmt.Errorf("building the UTMStack client for %s: %w", s.URL, err)
-	}
-	return client, nil
-}
-
 // Config returns the running configuration, nil before the first Apply.
 func (e *Exporter) Config() *config.Config {
 	e.mu.RLock()
@@ -216,7 +160,7 @@ func (e *Exporter) Config() *config.Config {
 	return e.cfg
 }
 
-func (e *Exporter) current() *instance {
+func (e *Exporter) current() *target {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.main
@@ -226,32 +170,26 @@ func (e *Exporter) current() *instance {
 // concurrent scrapes) under the scrape's deadline, beside the process
 // metrics.
 func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	inst := e.current()
-	if inst == nil {
+	t := e.current()
+	if t == nil {
 		http.Error(w, "no configuration loaded", http.StatusServiceUnavailable)
 		return
 	}
-	e.serve(w, r, inst, e.opts.Gatherer, nil) // the process registry holds its counters
+	e.serve(w, r, t, e.opts.Gatherer, nil) // the process registry holds its counters
 }
 
-// serve runs inst's round for this request and serves its metrics with
-// the counters (nil: none) beside the gatherer's (nil: none), compressed as
-// the scraper asks (promhttp: gzip or zstd).
-func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, inst *instance, beside prometheus.Gatherer, counters *Metrics) {
+// serve has t's instance serve this request a round, and serves its
+// metrics with the counters (nil: none) beside the gatherer's (nil: none),
+// compressed as the scraper asks (promhttp: gzip or zstd).
+func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, t *target, beside prometheus.Gatherer, counters *Metrics) {
 	start := time.Now()
-	timeout := scrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), inst.timeout, e.opts.TimeoutOffset)
+	timeout := scrapeTimeout(r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), t.timeout, e.opts.TimeoutOffset)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	result := inst.target.Scrape(ctx)
+	result := t.inst.Scrape(ctx)
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(roundCollector{
-		url:            inst.settings.URL,
-		families:       inst.families,
-		result:         result,
-		successes:      inst.memory.LastSuccesses(),
-		scrapeDuration: time.Since(start),
-	})
+	reg.MustRegister(t.collector(result, time.Since(start)))
 	if counters != nil {
 		reg.MustRegister(counters)
 	}
@@ -263,6 +201,21 @@ func (e *Exporter) serve(w http.ResponseWriter, r *http.Request, inst *instance,
 		ErrorLog:      slog.NewLogLogger(e.opts.Logger.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r)
+}
+
+// collector exports result. A reload between reading t and the scrape
+// may have served the result of other queries: their families are then
+// described afresh.
+func (t *target) collector(result *round.Result, took time.Duration) roundCollector {
+	families := t.families
+	if p := result.Plans(); len(p) != len(t.plans) || len(p) > 0 && &p[0] != &t.plans[0] {
+		queries := make([]config.Query, len(p))
+		for k := range p {
+			queries[k] = p[k].Query()
+		}
+		families = familiesOf(queries)
+	}
+	return roundCollector{url: t.url, families: families, result: result, successes: t.inst.LastSuccesses(), scrapeDuration: took}
 }
 
 // scrapeTimeout is the smaller of the configured timeout and Prometheus'

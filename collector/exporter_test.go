@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,60 +136,28 @@ func newHarness(t *testing.T, alerts []utmstacktest.Alert, yamlBody string) *har
 	return h
 }
 
-// holdRound holds the calls of the next round at the fake UTMStack. The
-// returned release waits until scrapers scrapes are in the exporter's
-// target waiting for a round (the held one: it cannot end), then lets its
-// calls through.
-func (h *harness) holdRound(t *testing.T, scrapers int) (release func()) {
+// heldRound holds the calls of the next round at fake until scrapers
+// requests have reached handler through the returned URL.
+// With min_interval (the harness' clock stands still) the round is then
+// served to every one of them, whether it joined the round in flight or
+// came a moment after it ended: the round's own tests show the joining.
+func heldRound(t *testing.T, fake *utmstacktest.Server, scrapers int, handler http.Handler) (url string) {
 	held := make(chan struct{})
-	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+	fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == dataPath {
 			<-held
 		}
 		return false
 	})
-	return func() {
-		defer close(held) // a failed wait must not leave the scrapes hanging
-		waitForScrapes(t, scrapers)
-		// waitRound reads the same frame: it must name a round in flight.
-		if n, ok := waitForStacks(roundFrame, func(n int) bool { return n >= 1 }); !ok {
-			t.Fatalf("%d goroutines in %s while a round is held, want one", n, roundFrame)
+	var arrived atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if arrived.Add(1) == int64(scrapers) {
+			close(held)
 		}
-	}
-}
-
-// The frames of a scrape of a target, and of the goroutine its round runs in.
-const (
-	scrapeFrame = "round.(*Target).Scrape("
-	roundFrame  = "round.(*Target).start.func1("
-)
-
-// waitForScrapes waits, bounded, until n goroutines are inside
-// (*round.Target).Scrape.
-func waitForScrapes(t *testing.T, n int) {
-	t.Helper()
-	if got, ok := waitForStacks(scrapeFrame, func(got int) bool { return got >= n }); !ok {
-		t.Fatalf("%d scrapes waiting for a round after 30 s, want %d", got, n)
-	}
-}
-
-// waitForStacks waits, at most 30 s, until ok holds of the number of
-// goroutines whose stack holds frame, and returns that number. It reads the
-// goroutines' stacks: the exporter has no test hook to tell when a scrape
-// has joined a round, or when a round has ended.
-func waitForStacks(frame string, ok func(n int) bool) (int, bool) {
-	buf := make([]byte, 1<<20)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n := bytes.Count(buf[:runtime.Stack(buf, true)], []byte(frame))
-		if ok(n) {
-			return n, true
-		}
-		if time.Now().After(deadline) {
-			return n, false
-		}
-		runtime.Gosched()
-	}
+		handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func (h *harness) config(t *testing.T, yamlBody, password string) *config.Config {
@@ -216,10 +183,9 @@ func (h *harness) scrape(t *testing.T, want string, names ...string) {
 // gatherer returns one scrape's metrics as a Gatherer, for GatherAndLint: its
 // round's and its duration, as serve exports them.
 func (h *harness) gatherer() prometheus.Gatherer {
-	inst := h.exporter.current()
+	target := h.exporter.current()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(roundCollector{url: inst.settings.URL, families: inst.families, result: inst.target.Scrape(context.Background()),
-		successes: inst.memory.LastSuccesses(), scrapeDuration: 250 * time.Millisecond})
+	reg.MustRegister(target.collector(target.inst.Scrape(context.Background()), 250*time.Millisecond))
 	return reg
 }
 
@@ -450,8 +416,9 @@ func TestMaxConcurrencyBoundsCallsInFlight(t *testing.T) {
 		return true
 	})
 	h.exporter.opts.TimeoutOffset = 500 * time.Millisecond
+	// The scrape's deadline cuts the round, and so it answers once the
+	// round has ended: no call can reach UTMStack after it.
 	series, body, _ := promScrape(t, h, "2")
-	waitRound(t)
 	if n := arrived.Load(); n != 2 {
 		t.Errorf("%d calls reached UTMStack while the first were held, want max_concurrency (2)", n)
 	}
@@ -461,14 +428,14 @@ func TestMaxConcurrencyBoundsCallsInFlight(t *testing.T) {
 }
 
 func TestConcurrentScrapesShareOneRound(t *testing.T) {
-	h := newHarness(t, knownAlerts(), "")
+	h := newHarness(t, knownAlerts(), "  min_interval: 1m\n")
 	const scrapers = 10
-	release := h.holdRound(t, scrapers)
+	url := heldRound(t, h.fake, scrapers, h.exporter)
 
 	bodies := make(chan string, scrapers)
 	for range scrapers {
 		go func() {
-			resp, err := http.Get(h.server.URL)
+			resp, err := http.Get(url)
 			if err != nil {
 				bodies <- err.Error()
 				return
@@ -479,7 +446,6 @@ func TestConcurrentScrapesShareOneRound(t *testing.T) {
 			bodies <- b.String()
 		}()
 	}
-	release()
 	for range scrapers {
 		if body := <-bodies; !strings.Contains(body, `utmstack_alerts{query="all"} 8`) {
 			t.Fatalf("a scrape got:\n%s", body)

@@ -143,7 +143,7 @@ func withoutScrapeDuration(body string) string {
 // whatever format each negotiated, some filtered with name[]. Under -race
 // this shows the shared result is only read.
 func TestSharedRoundServesEveryFormatAtOnce(t *testing.T) {
-	h := newHarness(t, knownAlerts(), "")
+	h := newHarness(t, knownAlerts(), "  min_interval: 1m\n")
 	accepts := []string{
 		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
 		"application/openmetrics-text;version=1.0.0;escaping=underscores",
@@ -157,12 +157,12 @@ func TestSharedRoundServesEveryFormatAtOnce(t *testing.T) {
 		err          error
 	}
 	scrapers := 2 * len(accepts)
-	release := h.holdRound(t, scrapers)
+	shared := heldRound(t, h.fake, scrapers, h.exporter)
 	answers := make(chan answer, scrapers)
 	for i := range scrapers {
 		go func() {
 			a := answer{accept: accepts[i%len(accepts)], filtered: i >= len(accepts)}
-			url := h.server.URL
+			url := shared
 			if a.filtered {
 				url += "?name[]=utmstack_up"
 			}
@@ -182,7 +182,6 @@ func TestSharedRoundServesEveryFormatAtOnce(t *testing.T) {
 			answers <- a
 		}()
 	}
-	release()
 	for range scrapers {
 		a := <-answers
 		switch {

@@ -14,14 +14,14 @@ func (e *Exporter) ProbeHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("target")
 		e.mu.RLock()
-		inst, ok := e.probes[name]
+		t, ok := e.probes[name]
 		e.mu.RUnlock()
 		if !ok {
 			e.opts.Metrics.unknownTarget.Inc()
 			http.Error(w, unknownTargetMessage(name), http.StatusBadRequest)
 			return
 		}
-		e.serve(w, r, inst, nil, inst.metrics)
+		e.serve(w, r, t, nil, t.metrics)
 	})
 }
 

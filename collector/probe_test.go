@@ -51,6 +51,7 @@ targets:
   beta:
     url: %s
     auth: {api_key: beta-api-key}
+    min_interval: 1m
     queries:
       - name: all
         by: [status]
@@ -169,19 +170,11 @@ func TestProbeReloadKeepsEachTargetsToken(t *testing.T) {
 func TestConcurrentProbesShareOneRound(t *testing.T) {
 	h := newProbeHarness(t)
 	const probes = 8
-	release := make(chan struct{})
-	h.beta.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path == dataPath {
-			<-release
-		}
-		return false
-	})
+	url := heldRound(t, h.beta, probes, h.exporter.ProbeHandler()) // beta has a min_interval
 	bodies := make(chan string, probes)
 	for range probes {
-		go func() { bodies <- get(t, h.probe.URL+"?target=beta") }()
+		go func() { bodies <- get(t, url+"?target=beta") }()
 	}
-	waitForScrapes(t, probes)
-	close(release)
 	for range probes {
 		if b := <-bodies; !strings.Contains(b, `utmstack_alerts{query="all"} 1`) {
 			t.Fatalf("a probe got:\n%s", b)

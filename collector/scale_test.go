@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -8,12 +9,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/utmstack/utmstack_exporter/config"
+	"github.com/utmstack/utmstack_exporter/round"
+	"github.com/utmstack/utmstack_exporter/utmstack"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
@@ -178,6 +182,11 @@ func TestReloadOfAThousandTargetsKeepsEveryClient(t *testing.T) {
 		t.Fatalf("%d logins for %d probed targets, want one each", logins, probed)
 	}
 	before := h.exporter.probes
+	var built atomic.Int64
+	h.exporter.env.NewClient = func(opts utmstack.Options) (round.Client, error) {
+		built.Add(1)
+		return nil, errors.New("a reload that changed nothing built a client")
+	}
 
 	cfg := h.config(t, targetsConfig(up.server.URL, 1000)+"# reloaded, nothing changed\n", testPassword)
 	start := time.Now()
@@ -186,9 +195,12 @@ func TestReloadOfAThousandTargetsKeepsEveryClient(t *testing.T) {
 	}
 	t.Logf("Apply of 1000 unchanged targets: %v", time.Since(start))
 
+	if n := built.Load(); n != 0 {
+		t.Fatalf("%d new clients after a reload that changed nothing", n)
+	}
 	for name, old := range before {
-		if now := h.exporter.probes[name]; now == nil || now.client != old.client {
-			t.Fatalf("target %s has a new client after a reload that changed nothing", name)
+		if now := h.exporter.probes[name]; now == nil || now.inst != old.inst {
+			t.Fatalf("target %s has a new instance after a reload that changed nothing", name)
 		}
 	}
 	probeAll(t, probe.URL, probed)

@@ -163,7 +163,7 @@ func writeHeapProfile(b *testing.B, path string) {
 		b.Fatal(err)
 	}
 	defer func() { _ = f.Close() }()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+	if err := pprof.WriteHeapProfile(f); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net"
 	"slices"
@@ -103,9 +102,12 @@ func (r *liveReport) write(w io.Writer) {
 // checkInstance runs one round against u, as a scrape would, and judges it.
 func checkInstance(ctx context.Context, key string, u config.UTMStack, queries []config.Query, incidents bool, userAgent string) *liveReport {
 	r := &liveReport{key: key, url: u.URL.String()}
-	opts := round.ClientOptions(u)
-	opts.OneLogin, opts.UserAgent = true, userAgent
-	client, err := utmstack.New(opts)
+	client, err := utmstack.New(u.ClientOptions(utmstack.Options{OneLogin: true, UserAgent: userAgent}))
+	var inst *round.Instance
+	if err == nil { // the instance asks this client: nothing else can fail
+		env := round.Env{NewClient: func(utmstack.Options) (round.Client, error) { return client, nil }}
+		inst, err = round.New(env, round.Setup{UTMStack: u, Plans: round.NewPlans(queries), Incidents: incidents})
+	}
 	if err != nil {
 		r.problem("check "+key+".tls_config and "+key+".proxy_url", "cannot build the HTTP client: %v", err)
 		return r
@@ -115,9 +117,8 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 	defer cancel()
 
 	version, verr := client.Version(ctx)
-	t := round.NewTarget(client, u, round.NewPlans(queries), incidents, round.NewMemory(), time.Now, slog.New(slog.DiscardHandler))
 	start := time.Now()
-	result := t.Scrape(ctx)
+	result := inst.Scrape(ctx)
 	took := time.Since(start)
 
 	errs := roundErrors(result)

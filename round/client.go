@@ -1,20 +1,72 @@
 package round
 
 import (
-	commoncfg "github.com/prometheus/common/config"
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
 
-	"github.com/utmstack/utmstack_exporter/config"
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
-// ClientOptions are the settings of a client for u: where, which
-// credentials, TLS and proxy. The caller adds its hooks, logger and the
-// like.
-func ClientOptions(u config.UTMStack) utmstack.Options {
-	httpCfg := commoncfg.HTTPClientConfig{TLSConfig: u.TLSConfig, EnableHTTP2: true}
-	if u.ProxyURL != nil {
-		httpCfg.ProxyURL = commoncfg.URL{URL: u.ProxyURL}
+// Client is what a round asks of one UTMStack; *utmstack.Client in the
+// exporter.
+type Client interface {
+	ValuesWithCount(ctx context.Context, req utmstack.ValuesRequest) (map[string]int64, error)
+	AlertTime(ctx context.Context, index string, filters []utmstack.Filter, oldest bool) (at time.Time, found bool, err error)
+	CountIncidents(ctx context.Context, status string) (int64, error)
+	Version(ctx context.Context) (string, error)
+	// Unauthorized counts the 401s data calls met: a token that expired,
+	// or a UTMStack that restarted (and may have been upgraded).
+	Unauthorized() uint64
+	Close()
+}
+
+// Env is what every instance of a process shares.
+type Env struct {
+	// Client holds what every client gets besides its UTMStack's settings
+	// (config.UTMStack.ClientOptions) and its instance's hooks: the user
+	// agent, and state that belongs to the process rather than to one
+	// client.
+	Client utmstack.Options
+	// NewClient builds a client; utmstack.New when nil.
+	NewClient func(utmstack.Options) (Client, error)
+	Logger    *slog.Logger     // discarded when nil
+	Now       func() time.Time // the rounds' and clients' clock; time.Now when nil
+}
+
+func (env Env) withDefaults() Env {
+	if env.NewClient == nil {
+		env.NewClient = func(opts utmstack.Options) (Client, error) {
+			c, err := utmstack.New(opts)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		}
 	}
-	creds := utmstack.Credentials{Method: u.Auth.Method, Username: u.Auth.Username, Secret: u.Auth.Secret}
-	return utmstack.Options{URL: u.URL, Credentials: creds, HTTP: httpCfg}
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	return env
+}
+
+// newClient builds the client of s, whose settings from the configuration
+// are settings.
+func (env Env) newClient(s Setup, settings utmstack.Options) (Client, error) {
+	url := settings.URL.String()
+	opts := s.UTMStack.ClientOptions(env.Client)
+	opts.Hooks, opts.Keep = s.Hooks, s.Keep
+	opts.Logger, opts.Now = env.Logger.With("url", url), env.Now
+	c, err := env.NewClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("building the UTMStack client for %s: %w", url, err)
+	}
+	if s.UTMStack.TLSConfig.InsecureSkipVerify {
+		env.Logger.Warn("TLS certificate verification of UTMStack is disabled (tls_config.insecure_skip_verify); credentials can be intercepted", "url", url)
+	}
+	return c, nil
 }

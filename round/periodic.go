@@ -1,31 +1,13 @@
 package round
 
 import (
+	"context"
 	"log/slog"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/utmstack/utmstack_exporter/utmstack"
-)
-
-// What a round asks now and then rather than every time: every alert each
-// index pattern holds, and UTMStack's version (again after a 401: a restart
-// may be an upgrade). A round refreshes at most one of them, so the calls of
-// a scrape stay the queries', the incidents' and one more.
-const (
-	indexEvery        = 5 * time.Minute
-	versionEvery      = 10 * time.Minute
-	retryAfterFailure = time.Minute
-)
-
-type refreshKind int
-
-const (
-	refreshNone refreshKind = iota
-	refreshIndex
-	refreshVersion
 )
 
 // Sightings are what the periodic calls last found.
@@ -38,88 +20,111 @@ type Sightings struct {
 	Version string
 }
 
-// periodic keeps the sightings of one instance and when each is due. It
-// outlives reloads that keep the instance's client.
+// periodic is a kind of call a round makes now and then rather than every
+// time. A round makes at most one kind, so the calls of a scrape stay the
+// queries', the incidents' and one more.
 type periodic struct {
-	mu           sync.Mutex
-	calls        []utmstack.ValuesRequest // one unfiltered status count per index pattern
-	seen         Sightings
-	indexNext    time.Time
-	versionNext  time.Time
-	unauthorized uint64 // the client's count of 401s when the version was last asked
+	every time.Duration
+	// afterUnauthorized makes the kind due when the client met a 401 since
+	// it was last asked.
+	afterUnauthorized bool
+	// calls are the kind's calls in a round of g; none: nothing to ask.
+	calls func(g *generation) []job
+	// record takes their outcomes into s, and tells whether they succeeded.
+	record func(s *Sightings, g *generation, os []outcome, logger *slog.Logger) bool
+	// covers, when set, tells whether s holds what g needs of the kind;
+	// a reload that brings more makes the kind due at once.
+	covers func(s Sightings, g *generation) bool
 }
 
-func newPeriodic() *periodic { return &periodic{} }
+// A kind that failed is asked again after a minute.
+const retryAfterFailure = time.Minute
 
-// use sets the index patterns the instance's queries read; a pattern not
-// read yet makes the index totals due at once.
-func (p *periodic) use(calls []utmstack.ValuesRequest) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls = calls
-	for _, c := range calls {
-		if _, ok := p.seen.IndexAlerts[c.Index]; !ok {
-			p.indexNext = time.Time{}
-		}
-	}
-}
-
-// due picks what this round refreshes (with the index counts to make), and
-// holds it back from rounds that start before this one records it.
-func (p *periodic) due(now time.Time, unauthorized uint64) (refreshKind, []utmstack.ValuesRequest) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case len(p.calls) > 0 && !now.Before(p.indexNext):
-		p.indexNext = now.Add(retryAfterFailure)
-		return refreshIndex, p.calls
-	case !now.Before(p.versionNext) || unauthorized != p.unauthorized:
-		p.versionNext, p.unauthorized = now.Add(retryAfterFailure), unauthorized
-		return refreshVersion, nil
-	}
-	return refreshNone, nil
-}
-
-// record takes in the outcomes of a refresh and returns the sightings as
-// they now stand.
-func (p *periodic) record(kind refreshKind, calls []utmstack.ValuesRequest, os []outcome, now time.Time, logger *slog.Logger) Sightings {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch kind {
-	case refreshIndex:
-		totals := make(map[string]int64, len(os))
-		for i, o := range os {
-			if o.err != nil {
-				logger.Debug("cannot count the alerts of an index pattern; trying again in a minute", "index_pattern", calls[i].Index, "err", o.err)
-				return p.snapshot()
+var periodics = []periodic{
+	{ // every alert each index pattern holds
+		every: 5 * time.Minute,
+		calls: func(g *generation) []job {
+			jobs := make([]job, len(g.index))
+			for k, req := range g.index {
+				jobs[k] = func(ctx context.Context, o *outcome) { o.buckets, o.err = g.client.ValuesWithCount(ctx, req) }
 			}
-			totals[calls[i].Index] = total(o.buckets)
+			return jobs
+		},
+		record: func(s *Sightings, g *generation, os []outcome, logger *slog.Logger) bool {
+			totals := make(map[string]int64, len(os))
+			for k, o := range os {
+				if o.err != nil {
+					logger.Debug("cannot count the alerts of an index pattern; trying again in a minute", "index_pattern", g.index[k].Index, "err", o.err)
+					return false
+				}
+				totals[g.index[k].Index] = total(o.buckets)
+			}
+			s.IndexAlerts = totals
+			return true
+		},
+		covers: func(s Sightings, g *generation) bool {
+			for _, c := range g.index {
+				if _, ok := s.IndexAlerts[c.Index]; !ok {
+					return false
+				}
+			}
+			return true
+		},
+	},
+	{ // UTMStack's version, again after a 401: a restart may be an upgrade
+		every:             10 * time.Minute,
+		afterUnauthorized: true,
+		calls: func(g *generation) []job {
+			return []job{func(ctx context.Context, o *outcome) { o.version, o.err = g.client.Version(ctx) }}
+		},
+		record: func(s *Sightings, _ *generation, os []outcome, logger *slog.Logger) bool {
+			if err := os[0].err; err != nil {
+				logger.Debug("cannot read UTMStack's version from /management/info; utmstack_info is left out", "err", err)
+				s.Version = ""
+				return false
+			}
+			s.Version = labelValue(os[0].version)
+			return true
+		},
+	},
+}
+
+// due picks the kind of periodic call this round makes (-1: none) and its
+// calls, and holds the kind back from rounds that start before this one
+// records it. unauthorized is the client's count of 401s.
+func (m *memory) due(g *generation, now time.Time, unauthorized uint64) (int, []job) {
+	for k, p := range periodics {
+		if now.Before(m.next[k]) && (!p.afterUnauthorized || unauthorized == m.unauthorized) {
+			continue
 		}
-		p.seen.IndexAlerts, p.indexNext = totals, now.Add(indexEvery)
-	case refreshVersion:
-		if o := os[0]; o.err != nil {
-			logger.Debug("cannot read UTMStack's version from /management/info; utmstack_info is left out", "err", o.err)
-			p.seen.Version = ""
-		} else {
-			p.seen.Version, p.versionNext = labelValue(o.version), now.Add(versionEvery)
+		jobs := p.calls(g)
+		if len(jobs) == 0 {
+			continue
 		}
+		m.next[k] = now.Add(retryAfterFailure)
+		if p.afterUnauthorized {
+			m.unauthorized = unauthorized
+		}
+		return k, jobs
 	}
-	return p.snapshot()
+	return -1, nil
 }
 
-// current returns the sightings as they stand.
-func (p *periodic) current() Sightings {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.snapshot()
+// record takes in the outcomes of the calls of kind, made in a round that
+// finished at now.
+func (m *memory) record(kind int, g *generation, os []outcome, now time.Time, logger *slog.Logger) {
+	if p := periodics[kind]; p.record(&m.sightings, g, os, logger) {
+		m.next[kind] = now.Add(p.every)
+	}
 }
 
-func (p *periodic) snapshot() Sightings {
-	s := Sightings{Version: p.seen.Version}
-	if p.seen.IndexAlerts != nil {
-		s.IndexAlerts = make(map[string]int64, len(p.calls))
-		for _, c := range p.calls {
-			if n, ok := p.seen.IndexAlerts[c.Index]; ok {
+// seen are the sightings as they stand, of g's index patterns.
+func (m *memory) seen(g *generation) Sightings {
+	s := Sightings{Version: m.sightings.Version}
+	if m.sightings.IndexAlerts != nil {
+		s.IndexAlerts = make(map[string]int64, len(g.index))
+		for _, c := range g.index {
+			if n, ok := m.sightings.IndexAlerts[c.Index]; ok {
 				s.IndexAlerts[c.Index] = n
 			}
 		}

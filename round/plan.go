@@ -33,6 +33,9 @@ type Plan struct {
 	ages       []agePlan
 }
 
+// Query is the configured query the plan asks for.
+func (p Plan) Query() config.Query { return p.query }
+
 // breakdownPlan is one breakdown a query counts.
 type breakdownPlan struct {
 	config.Breakdown

@@ -22,11 +22,16 @@ type Result struct {
 	// Calls is how many upstream calls the round made, those its deadline
 	// cut included; 0 for a scrape that gave up waiting for a round.
 	Calls int
-	// Sightings are the index totals and version as this round knew them.
+	// Sightings are what the periodic calls had found when it ended.
 	Sightings
 
+	plans    []Plan    // of the configuration it ran under
 	finished time.Time // when its calls ended: min_interval and last successes count from it
 }
+
+// Plans are the plans of the queries it answers, as Queries: a reload may
+// have brought others since.
+func (r *Result) Plans() []Plan { return r.plans }
 
 // QueryResult is one query's outcome: its data only when every call of it
 // succeeded.
@@ -85,14 +90,16 @@ type outcome struct {
 // job is one upstream call of a round, writing its outcome.
 type job func(ctx context.Context, o *outcome)
 
-// runRound makes every call of the round, at most t.concurrency in flight,
-// under ctx's deadline. When the deadline passes the calls in flight are
-// cancelled and the queries they belong to fail; the others keep their data.
-func (t *Target) runRound(ctx context.Context) *Result {
-	c := t.client
+// ask makes the calls of one round of g under ctx, at most g.concurrency
+// in flight, with extra (a periodic kind's calls) last, and returns what
+// the round found and the outcomes of extra. When ctx is cut the calls in
+// flight are cancelled and the queries they belong to fail; the others
+// keep their data.
+func (g *generation) ask(ctx context.Context, now func() time.Time, extra []job) (*Result, []outcome) {
+	c := g.client
 	var jobs []job
-	queryJobs := make([][2]int, len(t.plans)) // [first, end) in jobs
-	for i, plan := range t.plans {
+	queryJobs := make([][2]int, len(g.plans)) // [first, end) in jobs
+	for i, plan := range g.plans {
 		queryJobs[i][0] = len(jobs)
 		for _, req := range plan.calls {
 			jobs = append(jobs, func(ctx context.Context, o *outcome) { o.buckets, o.err = c.ValuesWithCount(ctx, req) })
@@ -105,52 +112,43 @@ func (t *Target) runRound(ctx context.Context) *Result {
 		queryJobs[i][1] = len(jobs)
 	}
 	incidentsFrom := len(jobs)
-	if t.incidents {
+	if g.incidents {
 		for _, status := range utmstack.IncidentStatuses {
 			jobs = append(jobs, func(ctx context.Context, o *outcome) { o.count, o.err = c.CountIncidents(ctx, status) })
 		}
 	}
-	refresh, indexReqs := t.memory.periodic.due(t.now(), c.Unauthorized())
-	refreshFrom := len(jobs)
-	switch refresh {
-	case refreshIndex:
-		for _, req := range indexReqs {
-			jobs = append(jobs, func(ctx context.Context, o *outcome) { o.buckets, o.err = c.ValuesWithCount(ctx, req) })
-		}
-	case refreshVersion:
-		jobs = append(jobs, func(ctx context.Context, o *outcome) { o.version, o.err = c.Version(ctx) })
-	}
+	extraFrom := len(jobs)
+	jobs = append(jobs, extra...)
 
-	outcomes := t.run(ctx, jobs)
+	outcomes := run(ctx, jobs, g.concurrency, now)
 
-	result := &Result{finished: t.now(), Queries: make([]QueryResult, len(t.plans)), Calls: len(jobs)}
+	result := &Result{plans: g.plans, finished: now(), Queries: make([]QueryResult, len(g.plans)), Calls: len(jobs)}
 	var health roundHealth
-	for i, plan := range t.plans {
+	for i, plan := range g.plans {
 		os := outcomes[queryJobs[i][0]:queryJobs[i][1]]
 		for _, o := range os {
 			health.observe(o.err)
 		}
 		result.Queries[i] = queryOutcome(plan, os)
 	}
-	if t.incidents {
-		result.Incidents = incidentOutcome(outcomes[incidentsFrom:refreshFrom])
-		for _, o := range outcomes[incidentsFrom:refreshFrom] {
+	if g.incidents {
+		result.Incidents = incidentOutcome(outcomes[incidentsFrom:extraFrom])
+		for _, o := range outcomes[incidentsFrom:extraFrom] {
 			health.observe(o.err)
 		}
 	}
-	result.Sightings = t.memory.periodic.record(refresh, indexReqs, outcomes[refreshFrom:], result.finished, t.logger)
 	result.Up = health.answered && !health.authFailed
-	return result
+	return result, outcomes[extraFrom:]
 }
 
 // run makes the calls: concurrency workers take them in order, as many in
 // flight as allowed and no goroutine per call. Once ctx is done the calls
 // not yet made fail at once.
-func (t *Target) run(ctx context.Context, jobs []job) []outcome {
+func run(ctx context.Context, jobs []job, concurrency int, now func() time.Time) []outcome {
 	outcomes := make([]outcome, len(jobs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(max(t.concurrency, 1), len(jobs)) {
+	for range min(max(concurrency, 1), len(jobs)) {
 		wg.Go(func() {
 			for {
 				k := int(next.Add(1) - 1)
@@ -158,13 +156,13 @@ func (t *Target) run(ctx context.Context, jobs []job) []outcome {
 					return
 				}
 				o := &outcomes[k]
-				o.start = t.now()
+				o.start = now()
 				if ctx.Err() != nil {
 					o.err = context.Cause(ctx)
 				} else {
 					jobs[k](ctx, o)
 				}
-				o.end = t.now()
+				o.end = now()
 			}
 		})
 	}
