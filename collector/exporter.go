@@ -58,9 +58,6 @@ func New(opts Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	env := round.Env{Client: utmstack.Options{UserAgent: opts.UserAgent}, Logger: opts.Logger, Now: opts.Now}
 	return &Exporter{opts: opts, env: env}
 }
@@ -100,9 +97,11 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	probes := make(map[string]*target, len(cfg.Targets))
 	for name, t := range cfg.Targets {
 		old := e.probes[name]
-		metrics := newMetrics()
+		var metrics *Metrics
 		if old != nil {
 			metrics = old.metrics // counters outlive clients
+		} else {
+			metrics = newMetrics()
 		}
 		if probes[name], err = prepare(old, t.UTMStack, t.Queries, metrics, 1); err != nil {
 			return fail(fmt.Errorf("target %s: %w", name, err))
