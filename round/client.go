@@ -37,13 +37,7 @@ type Env struct {
 
 func (env Env) withDefaults() Env {
 	if env.NewClient == nil {
-		env.NewClient = func(opts utmstack.Options) (Client, error) {
-			c, err := utmstack.New(opts)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		}
+		env.NewClient = newUTMStackClient
 	}
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
@@ -52,6 +46,14 @@ func (env Env) withDefaults() Env {
 		env.Now = time.Now
 	}
 	return env
+}
+
+func newUTMStackClient(opts utmstack.Options) (Client, error) {
+	c, err := utmstack.New(opts)
+	if err != nil {
+		return nil, err // not a nil *utmstack.Client in a non-nil Client
+	}
+	return c, nil
 }
 
 // newClient builds the client of s, whose settings from the configuration

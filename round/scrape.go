@@ -46,8 +46,11 @@ func (i *Instance) Scrape(ctx context.Context) *Result {
 	r := i.running
 	if r == nil || r.ctx.Err() != nil || !time.Now().Before(r.deadline) {
 		r = i.start(ctx, g, deadline)
-	} else if d := earlier(deadline, r.cap); d.After(r.deadline) {
-		r.deadline = d // expire sees it when the timer fires
+	} else if deadline.After(r.deadline) {
+		r.deadline = deadline // expire sees it when the timer fires
+		if r.deadline.After(r.cap) {
+			r.deadline = r.cap
+		}
 	}
 	i.mu.Unlock()
 
@@ -71,7 +74,10 @@ func (i *Instance) Scrape(ctx context.Context) *Result {
 func (i *Instance) start(scrapeCtx context.Context, g *generation, deadline time.Time) *inFlight {
 	now := time.Now()
 	r := &inFlight{gen: g, cap: now.Add(g.timeout), done: make(chan struct{})}
-	r.deadline = earlier(deadline, r.cap)
+	r.deadline = deadline
+	if r.deadline.After(r.cap) {
+		r.deadline = r.cap
+	}
 	r.ctx = newCutContext(scrapeCtx, r.cap)
 	r.timer = time.AfterFunc(r.deadline.Sub(now), func() { i.expire(r) })
 	i.running = r
@@ -82,13 +88,6 @@ func (i *Instance) start(scrapeCtx context.Context, g *generation, deadline time
 		r.ctx.cut() // releases it
 	}()
 	return r
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // expire cuts r once its deadline has come: a scrape that joined it may
