@@ -75,6 +75,10 @@ type Options struct {
 	InternalKey string
 	Alerts      []Alert
 	Incidents   []Incident
+	// DataSources are the rows of utm_data_input_status; Agents the agent
+	// manager's agents (coverage.go).
+	DataSources []DataSource
+	Agents      []Agent
 	// TokenValidity is the lifetime of a full JWT; 24h when zero.
 	TokenValidity time.Duration
 	// Version is /management/info build.version; "v11.0.1-community" when empty.

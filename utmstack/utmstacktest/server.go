@@ -26,6 +26,7 @@ type Server struct {
 	fault     func(http.ResponseWriter, *http.Request) bool
 	counts    map[string]int
 	total     int
+	cov       *coverage
 	logins    []time.Time
 }
 
@@ -46,6 +47,7 @@ func New(opts Options) *Server {
 		key:       newSigningKey(),
 		lock:      newLockout(),
 		counts:    map[string]int{},
+		cov:       newCoverage(opts),
 	}
 	for u, p := range opts.Users {
 		s.users[strings.ToLower(u)] = p
@@ -245,6 +247,10 @@ func (s *Server) routes(path string) []route {
 		return []route{{http.MethodGet, plain(s.handleIncidents)}}
 	case "/api/utm-alerts/count-open-alerts":
 		return []route{{http.MethodGet, plain(s.handleCountOpenAlerts)}}
+	case "/api/utm-data-input-statuses":
+		return []route{{http.MethodGet, plain(s.handleDataSources)}}
+	case "/api/agent-manager/agents":
+		return []route{{http.MethodGet, plain(s.handleAgents)}}
 	}
 	return nil
 }

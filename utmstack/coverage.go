@@ -1,0 +1,185 @@
+package utmstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// What UTMStack knows of its own coverage: when each log source last sent a
+// log (utm_data_input_status) and the state of each agent. Both lists are
+// read in pages of a bounded size, up to a bounded total.
+
+// DataSource is one row of UTMStack's utm_data_input_status: a source (a
+// host, an IP, a cloud account) sending logs of one data type.
+type DataSource struct {
+	Source   string
+	DataType string
+	// LastSeen is when UTMStack last received a log from it; zero when
+	// UTMStack has no time.
+	LastSeen time.Time
+	// Median is the median gap between its logs; HasMedian is false when
+	// UTMStack has none (null).
+	Median    time.Duration
+	HasMedian bool
+}
+
+// Agent is one agent as UTMStack's agent manager lists it. The agent key
+// that comes with it (masked by UTMStack) is never kept.
+type Agent struct {
+	ID int64
+	// Status is UTMStack's AgentStatusEnum name: ONLINE, OFFLINE or
+	// UNKNOWN.
+	Status  string
+	Version string
+}
+
+// PageLimits bound a paged read: the items asked per call, and the most
+// items read in all. A list longer than MaxItems is an error rather than a
+// partial answer: counts from part of a list would look exact.
+type PageLimits struct {
+	PageSize int
+	MaxItems int
+}
+
+// DefaultPageLimits read up to 20,000 items in pages of 500: 40 calls at
+// most, each answer some tens of kilobytes.
+var DefaultPageLimits = PageLimits{PageSize: 500, MaxItems: 20000}
+
+const (
+	endpointDataSources = "utm_data_input_statuses"
+	endpointAgents      = "agent_manager_agents"
+)
+
+// DataSources lists every data source UTMStack watches, from
+// GET /api/utm-data-input-statuses: Spring paging (page from 0, size at most
+// 2000), X-Total-Count, sorted by id so that pages do not overlap. UTMStack
+// leaves out sources that only send its own and HIDS logs. A 403 (a user
+// who may not read it) is an *Error with Status 403 and holds back no other
+// call.
+func (c *Client) DataSources(ctx context.Context, lim PageLimits) ([]DataSource, error) {
+	type row struct {
+		Source    string `json:"source"`
+		DataType  string `json:"dataType"`
+		Timestamp *int64 `json:"timestamp"`
+		Median    *int64 `json:"median"`
+	}
+	rows, err := readPages(ctx, c, endpointDataSources, "data sources", 0, lim,
+		func(page, size int) string {
+			q := url.Values{"page": {strconv.Itoa(page)}, "size": {strconv.Itoa(size)}, "sort": {"id,asc"}}
+			return "/api/utm-data-input-statuses?" + q.Encode()
+		},
+		func(r row) string { return r.DataType + "\x00" + r.Source })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DataSource, len(rows))
+	for i, r := range rows {
+		out[i] = DataSource{Source: r.Source, DataType: r.DataType}
+		if r.Timestamp != nil {
+			out[i].LastSeen = time.Unix(*r.Timestamp, 0)
+		}
+		if r.Median != nil {
+			out[i].Median, out[i].HasMedian = time.Duration(*r.Median)*time.Second, true
+		}
+	}
+	return out, nil
+}
+
+// Agents lists every agent, from GET /api/agent-manager/agents, which asks
+// the agent manager over gRPC: pageNumber from 1 (0 is read as 1),
+// pageSize, sortBy "id,asc" for pages that do not overlap, X-Total-Count.
+// UTMStack masks each agent's key; it is not read. A 403 is an *Error with
+// Status 403 and holds back no other call; an agent manager that does not
+// answer is a 500 with X-UtmStack-error.
+func (c *Client) Agents(ctx context.Context, lim PageLimits) ([]Agent, error) {
+	type row struct {
+		ID      int64  `json:"id"`
+		Status  string `json:"status"`
+		Version string `json:"version"`
+	}
+	rows, err := readPages(ctx, c, endpointAgents, "agents", 1, lim,
+		func(page, size int) string {
+			q := url.Values{"pageNumber": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(size)}, "sortBy": {"id,asc"}}
+			return "/api/agent-manager/agents?" + q.Encode()
+		},
+		func(r row) string { return strconv.FormatInt(r.ID, 10) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Agent, len(rows))
+	for i, r := range rows {
+		out[i] = Agent(r)
+	}
+	return out, nil
+}
+
+// readPages reads a paged list from its first page on, until a page comes
+// back short or X-Total-Count items were read. A row met again (the list
+// changed between two pages) counts once, by key. It never makes more than
+// MaxItems/PageSize+1 calls, whatever X-Total-Count says: a total above
+// MaxItems, or pages that keep coming full past it, are an error, and so
+// is a page longer than asked.
+func readPages[T any](ctx context.Context, c *Client, endpoint, what string, first int, lim PageLimits,
+	path func(page, size int) string, key func(T) string) ([]T, error) {
+	if lim.PageSize < 1 || lim.MaxItems < 1 {
+		return nil, fmt.Errorf("%s: page size and item limit must be at least 1, got %d and %d", endpoint, lim.PageSize, lim.MaxItems)
+	}
+	maxPages := lim.MaxItems/lim.PageSize + 1
+	var out []T
+	seen := map[string]bool{}
+	read := 0
+	for page := first; page < first+maxPages; page++ {
+		resp, err := c.call(ctx, apiCall{endpoint: endpoint, path: path(page, lim.PageSize), ownForbidden: true})
+		if err != nil {
+			return nil, err
+		}
+		fail := func(format string, args ...any) error {
+			return &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: c.scrubText(resp.header.Get("X-UtmStack-error")),
+				Err: fmt.Errorf(format, args...)}
+		}
+		var rows []T
+		if err := json.Unmarshal(resp.body, &rows); err != nil || rows == nil {
+			// UTMStack answers a failed read of its data sources with a 200,
+			// no body and the cause in X-UtmStack-error.
+			return nil, fail("expected a JSON array of %s, got %s", what, describeBody(c.scrub(resp.body)))
+		}
+		total, err := totalCount(resp.header)
+		if err != nil {
+			return nil, fail("%s", c.scrubText(err.Error()))
+		}
+		if len(rows) > lim.PageSize {
+			return nil, fail("page %d holds %d %s, more than the %d asked", page, len(rows), what, lim.PageSize)
+		}
+		if total > int64(lim.MaxItems) {
+			return nil, fail("UTMStack lists %d %s, more than the %d the exporter reads", total, what, lim.MaxItems)
+		}
+		for _, r := range rows {
+			if k := key(r); !seen[k] {
+				seen[k] = true
+				out = append(out, r)
+			}
+		}
+		read += len(rows)
+		if len(rows) < lim.PageSize || int64(read) >= total {
+			return out, nil
+		}
+	}
+	return nil, &Error{Endpoint: endpoint, Status: http.StatusOK,
+		Err: fmt.Errorf("more than %d %s after %d full pages; stopped", lim.MaxItems, what, maxPages)}
+}
+
+// totalCount reads X-Total-Count.
+func totalCount(h http.Header) (int64, error) {
+	v := h.Get("X-Total-Count")
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("X-Total-Count is %q, expected a whole number", truncateKey(v))
+	}
+	return n, nil
+}
