@@ -61,22 +61,22 @@ const (
 // 2000), X-Total-Count, sorted by id so that pages do not overlap. UTMStack
 // leaves out sources that only send its own and HIDS logs. A 403 (a user
 // who may not read it) is an *Error with Status 403 and holds back no other
-// call.
-func (c *Client) DataSources(ctx context.Context, lim PageLimits) ([]DataSource, error) {
+// call. It also tells how many calls it made.
+func (c *Client) DataSources(ctx context.Context, lim PageLimits) ([]DataSource, int, error) {
 	type row struct {
 		Source    string `json:"source"`
 		DataType  string `json:"dataType"`
 		Timestamp *int64 `json:"timestamp"`
 		Median    *int64 `json:"median"`
 	}
-	rows, err := readPages(ctx, c, endpointDataSources, "data sources", 0, lim,
+	rows, calls, err := readPages(ctx, c, endpointDataSources, "data sources", 0, lim,
 		func(page, size int) string {
 			q := url.Values{"page": {strconv.Itoa(page)}, "size": {strconv.Itoa(size)}, "sort": {"id,asc"}}
 			return "/api/utm-data-input-statuses?" + q.Encode()
 		},
 		func(r row) string { return r.DataType + "\x00" + r.Source })
 	if err != nil {
-		return nil, err
+		return nil, calls, err
 	}
 	out := make([]DataSource, len(rows))
 	for i, r := range rows {
@@ -88,7 +88,7 @@ func (c *Client) DataSources(ctx context.Context, lim PageLimits) ([]DataSource,
 			out[i].Median, out[i].HasMedian = time.Duration(*r.Median)*time.Second, true
 		}
 	}
-	return out, nil
+	return out, calls, nil
 }
 
 // Agents lists every agent, from GET /api/agent-manager/agents, which asks
@@ -96,27 +96,28 @@ func (c *Client) DataSources(ctx context.Context, lim PageLimits) ([]DataSource,
 // pageSize, sortBy "id,asc" for pages that do not overlap, X-Total-Count.
 // UTMStack masks each agent's key; it is not read. A 403 is an *Error with
 // Status 403 and holds back no other call; an agent manager that does not
-// answer is a 500 with X-UtmStack-error.
-func (c *Client) Agents(ctx context.Context, lim PageLimits) ([]Agent, error) {
+// answer is a 500 with X-UtmStack-error. It also tells how many calls it
+// made.
+func (c *Client) Agents(ctx context.Context, lim PageLimits) ([]Agent, int, error) {
 	type row struct {
 		ID      int64  `json:"id"`
 		Status  string `json:"status"`
 		Version string `json:"version"`
 	}
-	rows, err := readPages(ctx, c, endpointAgents, "agents", 1, lim,
+	rows, calls, err := readPages(ctx, c, endpointAgents, "agents", 1, lim,
 		func(page, size int) string {
 			q := url.Values{"pageNumber": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(size)}, "sortBy": {"id,asc"}}
 			return "/api/agent-manager/agents?" + q.Encode()
 		},
 		func(r row) string { return strconv.FormatInt(r.ID, 10) })
 	if err != nil {
-		return nil, err
+		return nil, calls, err
 	}
 	out := make([]Agent, len(rows))
 	for i, r := range rows {
 		out[i] = Agent(r)
 	}
-	return out, nil
+	return out, calls, nil
 }
 
 // readPages reads a paged list from its first page on, until a page comes
@@ -126,18 +127,18 @@ func (c *Client) Agents(ctx context.Context, lim PageLimits) ([]Agent, error) {
 // MaxItems, or pages that keep coming full past it, are an error, and so
 // is a page longer than asked.
 func readPages[T any](ctx context.Context, c *Client, endpoint, what string, first int, lim PageLimits,
-	path func(page, size int) string, key func(T) string) ([]T, error) {
+	path func(page, size int) string, key func(T) string) (out []T, calls int, err error) {
 	if lim.PageSize < 1 || lim.MaxItems < 1 {
-		return nil, fmt.Errorf("%s: page size and item limit must be at least 1, got %d and %d", endpoint, lim.PageSize, lim.MaxItems)
+		return nil, 0, fmt.Errorf("%s: page size and item limit must be at least 1, got %d and %d", endpoint, lim.PageSize, lim.MaxItems)
 	}
 	maxPages := lim.MaxItems/lim.PageSize + 1
-	var out []T
 	seen := map[string]bool{}
 	read := 0
 	for page := first; page < first+maxPages; page++ {
+		calls++
 		resp, err := c.call(ctx, apiCall{endpoint: endpoint, path: path(page, lim.PageSize), ownForbidden: true})
 		if err != nil {
-			return nil, err
+			return nil, calls, err
 		}
 		fail := func(format string, args ...any) error {
 			return &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: c.scrubText(resp.header.Get("X-UtmStack-error")),
@@ -147,17 +148,17 @@ func readPages[T any](ctx context.Context, c *Client, endpoint, what string, fir
 		if err := json.Unmarshal(resp.body, &rows); err != nil || rows == nil {
 			// UTMStack answers a failed read of its data sources with a 200,
 			// no body and the cause in X-UtmStack-error.
-			return nil, fail("expected a JSON array of %s, got %s", what, describeBody(c.scrub(resp.body)))
+			return nil, calls, fail("expected a JSON array of %s, got %s", what, describeBody(c.scrub(resp.body)))
 		}
 		total, err := totalCount(resp.header)
 		if err != nil {
-			return nil, fail("%s", c.scrubText(err.Error()))
+			return nil, calls, fail("%s", c.scrubText(err.Error()))
 		}
 		if len(rows) > lim.PageSize {
-			return nil, fail("page %d holds %d %s, more than the %d asked", page, len(rows), what, lim.PageSize)
+			return nil, calls, fail("page %d holds %d %s, more than the %d asked", page, len(rows), what, lim.PageSize)
 		}
 		if total > int64(lim.MaxItems) {
-			return nil, fail("UTMStack lists %d %s, more than the %d the exporter reads", total, what, lim.MaxItems)
+			return nil, calls, fail("UTMStack lists %d %s, more than the %d the exporter reads", total, what, lim.MaxItems)
 		}
 		for _, r := range rows {
 			if k := key(r); !seen[k] {
@@ -167,10 +168,10 @@ func readPages[T any](ctx context.Context, c *Client, endpoint, what string, fir
 		}
 		read += len(rows)
 		if len(rows) < lim.PageSize || int64(read) >= total {
-			return out, nil
+			return out, calls, nil
 		}
 	}
-	return nil, &Error{Endpoint: endpoint, Status: http.StatusOK,
+	return nil, calls, &Error{Endpoint: endpoint, Status: http.StatusOK,
 		Err: fmt.Errorf("more than %d %s after %d full pages; stopped", lim.MaxItems, what, maxPages)}
 }
 

@@ -49,7 +49,7 @@ func TestDataSourcesReadAcrossPages(t *testing.T) {
 	f := newFixture(t, utmstacktest.Options{DataSources: sources})
 	c := f.client(t, password())
 
-	got, err := c.DataSources(context.Background(), utmstack.PageLimits{PageSize: 500, MaxItems: 5000})
+	got, _, err := c.DataSources(context.Background(), utmstack.PageLimits{PageSize: 500, MaxItems: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +82,11 @@ func TestAgentsReadAcrossPagesWithoutTheirKeys(t *testing.T) {
 	f := newFixture(t, utmstacktest.Options{Agents: agents})
 	c := f.client(t, password())
 
-	got, err := c.Agents(context.Background(), utmstack.PageLimits{PageSize: 500, MaxItems: 5000})
+	got, calls, err := c.Agents(context.Background(), utmstack.PageLimits{PageSize: 500, MaxItems: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1201 || f.fake.Requests(http.MethodGet, agentsPath) != 3 {
+	if len(got) != 1201 || calls != 3 || f.fake.Requests(http.MethodGet, agentsPath) != 3 {
 		t.Fatalf("%d agents in %d calls, want 1201 in 3", len(got), f.fake.Requests(http.MethodGet, agentsPath))
 	}
 	status := map[string]int{}
@@ -159,7 +159,7 @@ func TestPagingIsBounded(t *testing.T) {
 				return true
 			})
 			c := f.client(t, password())
-			got, err := c.Agents(context.Background(), lim)
+			got, _, err := c.Agents(context.Background(), lim)
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("err = %v", err)
 			}
@@ -184,13 +184,13 @@ func TestCoverageForbiddenHoldsNothingBack(t *testing.T) {
 	f.fake.Forbid(agentsPath, true)
 	c := f.client(t, password())
 	for range 3 {
-		_, err := c.DataSources(context.Background(), utmstack.DefaultPageLimits)
+		_, _, err := c.DataSources(context.Background(), utmstack.DefaultPageLimits)
 		var callErr *utmstack.Error
 		var authErr *utmstack.AuthError
 		if !errors.As(err, &callErr) || callErr.Status != http.StatusForbidden || errors.As(err, &authErr) {
 			t.Fatalf("data sources: err = %v, want a plain 403 *Error", err)
 		}
-		if _, err := c.Agents(context.Background(), utmstack.DefaultPageLimits); !errors.As(err, &callErr) || callErr.Status != http.StatusForbidden {
+		if _, _, err := c.Agents(context.Background(), utmstack.DefaultPageLimits); !errors.As(err, &callErr) || callErr.Status != http.StatusForbidden {
 			t.Fatalf("agents: err = %v, want a 403", err)
 		}
 		got, err := c.ValuesWithCount(context.Background(), byStatus)
@@ -206,11 +206,11 @@ func TestCoverageFailuresSayWhy(t *testing.T) {
 	f.fake.SetDataSourcesFailing("could not open JPA EntityManager")
 	f.fake.SetAgentManagerDown(true)
 	c := f.client(t, password())
-	_, err := c.DataSources(context.Background(), utmstack.DefaultPageLimits)
+	_, _, err := c.DataSources(context.Background(), utmstack.DefaultPageLimits)
 	if err == nil || !strings.Contains(err.Error(), "could not open JPA EntityManager") || !strings.Contains(err.Error(), "empty body") {
 		t.Fatalf("data sources: err = %v, want UTMStack's cause and the empty body named", err)
 	}
-	_, err = c.Agents(context.Background(), utmstack.DefaultPageLimits)
+	_, _, err = c.Agents(context.Background(), utmstack.DefaultPageLimits)
 	var callErr *utmstack.Error
 	if !errors.As(err, &callErr) || callErr.Status != http.StatusInternalServerError || !strings.Contains(err.Error(), "UNAVAILABLE") {
 		t.Fatalf("agents: err = %v, want a 500 naming the agent manager's failure", err)
@@ -228,7 +228,7 @@ func TestCoverageReadStopsWithItsContext(t *testing.T) {
 		return false
 	})
 	c := f.client(t, password())
-	if _, err := c.Agents(ctx, utmstack.PageLimits{PageSize: 10, MaxItems: 100}); !errors.Is(err, context.Canceled) {
+	if _, _, err := c.Agents(ctx, utmstack.PageLimits{PageSize: 10, MaxItems: 100}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want the context's", err)
 	}
 	if n := f.fake.Requests(http.MethodGet, agentsPath); n > 2 {
