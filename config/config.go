@@ -30,6 +30,8 @@ type Config struct {
 	Breakdowns map[string]Breakdown
 	// Incidents says whether UTMStack's incidents are counted by status.
 	Incidents bool
+	// Coverage says what is read of UTMStack's log sources and agents.
+	Coverage Coverage
 	// Targets are the further instances /probe?target=<name> serves.
 	Targets map[string]Target
 	// Notices are things about a valid file its author may want to know,
