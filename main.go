@@ -207,10 +207,10 @@ func landingConfig(metricsPath string, cfg *config.Config) web.LandingConfig {
 // configuration can produce per answer: the label values come from alert
 // data, and each breakdown's top caps them.
 func seriesBound(cfg *config.Config) string {
-	out := fmt.Sprintf("%d series of UTMStack data and health per /metrics scrape", collector.MaxSeries(cfg.Queries, cfg.Incidents))
+	out := fmt.Sprintf("%d series of UTMStack data and health per /metrics scrape", collector.MaxSeries(cfg.Queries, cfg.Incidents, cfg.Coverage))
 	most, name := 0, ""
 	for _, n := range slices.Sorted(maps.Keys(cfg.Targets)) {
-		if m := collector.MaxSeries(cfg.Targets[n].Queries, cfg.Incidents); m > most {
+		if m := collector.MaxSeries(cfg.Targets[n].Queries, cfg.Incidents, cfg.Coverage); m > most {
 			most, name = m, n
 		}
 	}

@@ -172,6 +172,7 @@ func (c roundCollector) Collect(ch chan<- prometheus.Metric) {
 	if v := c.result.Version; v != "" {
 		gauge(ch, infoDesc, 1, v)
 	}
+	collectCoverage(ch, c.result.Coverage)
 }
 
 // gauge sends one gauge, or the error that makes it unexportable (the

@@ -75,7 +75,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		if old != nil {
 			t.inst = old.inst
 		}
-		p, err := e.env.Prepare(t.inst, round.Setup{UTMStack: u, Plans: q.plans, Incidents: cfg.Incidents, Hooks: metrics.Hooks(), Keep: keep})
+		p, err := e.env.Prepare(t.inst, round.Setup{UTMStack: u, Plans: q.plans, Incidents: cfg.Incidents, Coverage: cfg.Coverage,
+			Hooks: metrics.Hooks(), Keep: keep})
 		if err == nil {
 			pending = append(pending, p)
 		}

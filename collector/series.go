@@ -10,8 +10,9 @@ import (
 // hold for these queries: /metrics for the top-level queries, /probe for a
 // target's. The exporter's counters and the Go and process metrics come on
 // top. Label values taken from alert data are capped by each breakdown's
-// top (round.MaxValues), so the configuration alone bounds it.
-func MaxSeries(queries []config.Query, incidents bool) int {
+// top (round.MaxValues), and the coverage series by max_data_sources, so
+// the configuration alone bounds it.
+func MaxSeries(queries []config.Query, incidents bool, coverage config.Coverage) int {
 	n := 3 // utmstack_up, utmstack_scrape_duration_seconds, utmstack_exporter_target_info
 	n++    // utmstack_info
 	patterns := map[string]bool{}
@@ -26,5 +27,5 @@ func MaxSeries(queries []config.Query, incidents bool) int {
 	if incidents {
 		n += 1 + len(utmstack.IncidentStatuses)
 	}
-	return n
+	return n + maxCoverageSeries(coverage)
 }

@@ -39,7 +39,7 @@ queries:
 		}
 	}
 	cfg := h.exporter.Config()
-	if want := MaxSeries(cfg.Queries, cfg.Incidents); got != want {
+	if want := MaxSeries(cfg.Queries, cfg.Incidents, cfg.Coverage); got != want {
 		t.Fatalf("a scrape with every kind of value has %d series, MaxSeries says %d:\n%s", got, want, body)
 	}
 }

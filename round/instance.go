@@ -39,6 +39,9 @@ type Setup struct {
 	Plans []Plan
 	// Incidents makes its rounds count the incidents too.
 	Incidents bool
+	// Coverage says what its rounds read of UTMStack's log sources and
+	// agents; the zero value reads nothing.
+	Coverage config.Coverage
 	// Hooks are the counters its client feeds.
 	Hooks utmstack.Hooks
 	// Keep is how many idle connections its client keeps between rounds.
@@ -53,6 +56,7 @@ type generation struct {
 	plans       []Plan
 	index       []utmstack.ValuesRequest // an unfiltered count per index pattern
 	incidents   bool
+	coverage    config.Coverage
 	timeout     time.Duration
 	minInterval time.Duration
 	concurrency int
@@ -85,7 +89,7 @@ func (env Env) Prepare(inst *Instance, s Setup) (*Pending, error) {
 	env = env.withDefaults()
 	u := s.UTMStack
 	g := &generation{settings: u.ClientOptions(utmstack.Options{}), plans: s.Plans, index: indexCalls(s.Plans),
-		incidents: s.Incidents, timeout: u.Timeout, minInterval: u.MinInterval, concurrency: u.MaxConcurrency}
+		incidents: s.Incidents, coverage: s.Coverage, timeout: u.Timeout, minInterval: u.MinInterval, concurrency: u.MaxConcurrency}
 	p := &Pending{env: env, inst: inst, gen: g}
 	if inst != nil {
 		if old := inst.generation(); reflect.DeepEqual(old.settings, g.settings) {

@@ -15,6 +15,7 @@ type memory struct {
 	// again after one were last asked.
 	unauthorized uint64
 	logged       map[problemKey]string // the problems logged and not resolved -> what each was
+	coverage     coverageMemory
 }
 
 func newMemory() memory {

@@ -24,6 +24,9 @@ type Result struct {
 	Calls int
 	// Sightings are what the periodic calls had found when it ended.
 	Sightings
+	// Coverage is UTMStack's log sources and agents as last read; nil
+	// with coverage off.
+	Coverage *CoverageResult
 
 	plans    []Plan    // of the configuration it ran under
 	finished time.Time // when its calls ended: min_interval and last successes count from it

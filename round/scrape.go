@@ -107,25 +107,31 @@ func (i *Instance) expire(r *inFlight) {
 func (i *Instance) round(r *inFlight) *Result {
 	g := r.gen
 	kind, extra := -1, []job(nil)
+	var coverage *coverageRead
 	i.mu.Lock()
 	if i.gen == g {
 		kind, extra = i.mem.due(g, i.env.Now(), g.client.Unauthorized())
+		coverage = i.mem.planCoverage(g, i.env.Now())
 	}
 	i.mu.Unlock()
 
-	result, periodicOutcomes := g.ask(r.ctx, i.env.Now, extra)
+	// The coverage read last, so that no alert count waits for its pages.
+	result, extraOutcomes := g.ask(r.ctx, i.env.Now, append(extra, coverage.coverageJobs()...))
+	periodicOutcomes := extraOutcomes[:len(extra)]
+	result.Calls += coverage.extraCalls()
 
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.mem.recordSuccesses(result)
 	if i.gen != g {
-		result.Sightings = i.mem.seen(g)
+		result.Sightings, result.Coverage = i.mem.seen(g), i.mem.lastCoverage(g)
 		return result
 	}
 	if kind >= 0 {
 		i.mem.record(kind, g, periodicOutcomes, result.finished, i.env.Logger)
 	}
 	result.Sightings = i.mem.seen(g)
+	result.Coverage = i.mem.recordCoverage(coverage, extraOutcomes[len(extra):], result.finished, i.env.Logger)
 	i.mem.tellProblems(i.env.Logger, g, result)
 	if i.running == r {
 		i.running = nil
@@ -150,7 +156,7 @@ func (i *Instance) timedOut(g *generation, err error) *Result {
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	r.finished, r.Sightings = i.env.Now(), i.mem.seen(g)
+	r.finished, r.Sightings, r.Coverage = i.env.Now(), i.mem.seen(g), i.mem.lastCoverage(g)
 	return r
 }
 
