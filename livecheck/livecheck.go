@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg *config.Config, w io.Writer, userAgent string)
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			reports[i] = checkInstance(ctx, in.key, in.u, in.queries, cfg.Incidents, userAgent)
+			reports[i] = checkInstance(ctx, in.key, in.u, in.queries, cfg.Incidents, cfg.Coverage, userAgent)
 		})
 	}
 	wg.Wait()
@@ -100,13 +100,14 @@ func (r *liveReport) write(w io.Writer) {
 }
 
 // checkInstance runs one round against u, as a scrape would, and judges it.
-func checkInstance(ctx context.Context, key string, u config.UTMStack, queries []config.Query, incidents bool, userAgent string) *liveReport {
+func checkInstance(ctx context.Context, key string, u config.UTMStack, queries []config.Query, incidents bool,
+	coverage config.Coverage, userAgent string) *liveReport {
 	r := &liveReport{key: key, url: u.URL.String()}
 	client, err := utmstack.New(u.ClientOptions(utmstack.Options{OneLogin: true, UserAgent: userAgent}))
 	var inst *round.Instance
 	if err == nil { // the instance asks this client: nothing else can fail
 		env := round.Env{NewClient: func(utmstack.Options) (round.Client, error) { return client, nil }}
-		inst, err = round.New(env, round.Setup{UTMStack: u, Plans: round.NewPlans(queries), Incidents: incidents})
+		inst, err = round.New(env, round.Setup{UTMStack: u, Plans: round.NewPlans(queries), Incidents: incidents, Coverage: coverage})
 	}
 	if err != nil {
 		r.problem("check "+key+".tls_config and "+key+".proxy_url", "cannot build the HTTP client: %v", err)
@@ -152,6 +153,7 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 			r.problem("give the user ROLE_USER, or set incidents: false", "the user may not read incidents (403 on /api/utm-incidents)")
 		}
 	}
+	r.judgeCoverage(result.Coverage)
 	r.judgeData(ctx, client, queries, result)
 	return r
 }
