@@ -314,17 +314,14 @@ func getJSON(ctx context.Context, t *testing.T, url string, into any) {
 // the e2e stack, each with the reason.
 var emptyByDesign = map[string]string{
 	"Time since last success/B": "lists queries that never succeeded; here all succeed",
-	// Not in the built-in queries' by: empty unless a query asks for them.
-	"Top 10 data sources/A": "no built-in query has data_source in its by",
-	"Top 10 data sources/B": "no built-in query has data_source in its by",
-	"Top 10 categories/A":   "no built-in query has category in its by",
-	"Top 10 categories/B":   "no built-in query has category in its by",
 }
 
 // dashboardVariables are the values the panels are checked with: all jobs
-// and instances (the variables' allValue), the built-in queries.
+// and instances (the variables' allValue), the built-in queries, and their
+// one breakdown beyond severity, status and country (the "Top 10 by"
+// panel is repeated for each).
 var dashboardVariables = strings.NewReplacer(
-	"$job", ".+", "$instance", ".+", "$open_query", "open", "$query", "all", "$__rate_interval", "10s",
+	"$job", ".+", "$instance", ".+", "$open_query", "open", "$query", "all", "$breakdown", "rule", "$__rate_interval", "10s",
 )
 
 // checkDashboard runs every panel's expression, variables substituted,
