@@ -76,8 +76,8 @@ rules-test: prometheus-deps
 	promtool check config examples/prometheus/prometheus.yml
 	promtool check config examples/prometheus/probe.yml
 	promtool check config examples/prometheus/probe-sharded.yml
-	promtool check rules examples/prometheus/alerts.yml
-	promtool test rules examples/prometheus/alerts_test.yml
+	promtool check rules examples/prometheus/alerts.yml examples/prometheus/alerts-open-high.yml
+	promtool test rules examples/prometheus/alerts_test.yml examples/prometheus/alerts-open-high_test.yml
 	amtool check-config examples/alertmanager/alertmanager.yml
 
 # helm at a pinned version, built from the Go module proxy as golangci-lint is
