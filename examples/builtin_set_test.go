@@ -159,7 +159,7 @@ func checkDashboardWith(t *testing.T, series []map[string]string) map[string][]s
 		} `json:"templating"`
 		Panels []gPanel `json:"panels"`
 	}
-	if err := json.Unmarshal(readDashboardBytes(t), &d); err != nil {
+	if err := json.Unmarshal(readFile(t, "grafana/utmstack.json"), &d); err != nil {
 		t.Fatal(err)
 	}
 	// The values each variable takes in the panels: one, or each value for
@@ -294,13 +294,4 @@ func checkDashboardWith(t *testing.T, series []map[string]string) map[string][]s
 		t.Errorf("checked only %d selectors of the dashboard", checked)
 	}
 	return values
-}
-
-func readDashboardBytes(t *testing.T) []byte {
-	t.Helper()
-	data, err := os.ReadFile("grafana/utmstack.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
