@@ -63,13 +63,15 @@ func TestPrometheusConfig(t *testing.T) {
 
 func TestAlertmanagerConfig(t *testing.T) {
 	out, err := AlertmanagerConfig(readExample(t, "alertmanager/alertmanager.yml"), AlertmanagerOptions{
-		Receiver: "http://127.0.0.1:19854", GroupWait: time.Second, GroupInterval: 2 * time.Second,
+		Receiver: "http://127.0.0.1:19854", Divisor: 60,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(out)
-	for _, want := range []string{"url: http://127.0.0.1:19854/pager", "url: http://127.0.0.1:19854/soc-queue", "group_wait: 1s", "group_interval: 2s", "repeat_interval: 4h", "UTMStackDown|UTMStackExporterDown"} {
+	// The top route's 30s, 5m, 4h and 1h, and the health route's 10s and 1m, divided by 60.
+	for _, want := range []string{"url: http://127.0.0.1:19854/pager", "url: http://127.0.0.1:19854/soc-queue", "group_wait: 500ms", "group_interval: 5s",
+		"repeat_interval: 4m", "repeat_interval: 1m", "group_interval: 1s", "UTMStackDown|UTMStackExporterDown"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("no %q in the generated configuration:\n%s", want, text)
 		}

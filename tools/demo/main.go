@@ -235,7 +235,7 @@ func startAlertmanager(ctx context.Context, f flags, bin string, watch func(*chi
 		return err
 	}
 	cfg, err := chain.AlertmanagerConfig(example, chain.AlertmanagerOptions{
-		Receiver: "http://" + f.receiver, GroupWait: 5 * time.Second, GroupInterval: 30 * time.Second,
+		Receiver: "http://" + f.receiver, Divisor: forDivisor,
 	})
 	if err != nil {
 		return err
