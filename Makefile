@@ -32,7 +32,7 @@ fake:
 # exec: the demo, not a shell, gets Ctrl-C and stops everything cleanly.
 demo: build demo-deps
 	$(GO) build -o .build/demo ./tools/demo
-	exec ./.build/demo
+	exec ./.build/demo $(DEMO_FLAGS)
 
 # prometheus-deps for the demo: installs what it can, and the demo runs
 # without what it cannot (it says what it left out).

@@ -133,3 +133,19 @@ func TestReceiver(t *testing.T) {
 		t.Errorf("a broken body: HTTP %d, want 400", resp.StatusCode)
 	}
 }
+
+func TestRuleFor(t *testing.T) {
+	got, err := RuleFor(readExample(t, "prometheus/alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["UTMStackDown"] != time.Minute || got["UTMStackHighSeverityAlertOpen"] != 5*time.Minute {
+		t.Errorf("for: %v", got)
+	}
+	if _, ok := got["UTMStackExporterLockedOut"]; !ok {
+		t.Error("a for: 0m is left out")
+	}
+	if _, err := RuleFor([]byte("groups: [{name: g, rules: [{alert: A, for: soon}]}]")); err == nil || !strings.Contains(err.Error(), "rule A") {
+		t.Errorf("a bad for: gave %v, want an error naming the rule", err)
+	}
+}

@@ -155,6 +155,36 @@ func divideTimers(route map[string]any, divisor int) error {
 	return nil
 }
 
+// RuleFor returns each alerting rule's for: as written in the rule file,
+// for telling in a shortened chain what a duration was.
+func RuleFor(rules []byte) (map[string]time.Duration, error) {
+	var file struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				For   string `yaml:"for"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(rules, &file); err != nil {
+		return nil, fmt.Errorf("the rule file: %w", err)
+	}
+	out := map[string]time.Duration{}
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" || r.For == "" {
+				continue
+			}
+			d, err := model.ParseDuration(r.For)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: for: %w", r.Alert, err)
+			}
+			out[r.Alert] = time.Duration(d)
+		}
+	}
+	return out, nil
+}
+
 // ShortenFor divides every rule's for: duration by divisor, for a chain
 // that has to show in seconds what production shows in minutes. The
 // expressions are kept as written.
