@@ -23,7 +23,7 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
 )
 
-const runbook = "https://github.com/utmstack/utmstack_exporter/blob/main/RUNBOOK.md#"
+const runbook = "RUNBOOK.md#"
 
 // timeScale is how much faster the chain runs than production: Prometheus
 // scrapes and evaluates every second instead of every minute, and the
