@@ -32,7 +32,7 @@ fake:
 # exec: the demo, not a shell, gets Ctrl-C and stops everything cleanly.
 demo: build demo-deps
 	$(GO) build -o .build/demo ./tools/demo
-	exec ./.build/demo
+	exec ./.build/demo $(DEMO_FLAGS)
 
 # prometheus-deps for the demo: installs what it can, and the demo runs
 # without what it cannot (it says what it left out).
@@ -71,14 +71,16 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./config/
 
 # The shipped alert rules, scrape configs and Alertmanager configuration,
-# with the rules' promtool unit tests.
+# with the rules' promtool unit tests, and where Alertmanager routes every
+# shipped alert (amtool config routes test, run by a Go test).
 rules-test: prometheus-deps
 	promtool check config examples/prometheus/prometheus.yml
 	promtool check config examples/prometheus/probe.yml
 	promtool check config examples/prometheus/probe-sharded.yml
-	promtool check rules examples/prometheus/alerts.yml
-	promtool test rules examples/prometheus/alerts_test.yml
+	promtool check rules examples/prometheus/alerts.yml examples/prometheus/alerts-open-high.yml
+	promtool test rules examples/prometheus/alerts_test.yml examples/prometheus/alerts-open-high_test.yml
 	amtool check-config examples/alertmanager/alertmanager.yml
+	cd examples && $(GO) test -count=1 -run '^TestAlertmanager' .
 
 # helm at a pinned version, built from the Go module proxy as golangci-lint is
 # (below): a fresh machine needs nothing else.

@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
 	"maps"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -37,7 +35,7 @@ import (
 const exporterName = "utmstack_exporter"
 
 func main() {
-	app := kingpin.New(exporterName, "Prometheus exporter for UTMStack security alerts.")
+	app := kingpin.New(exporterName, appHelp)
 	var (
 		configFile = app.Flag("config.file", "Path to the configuration file.").
 				Default("utmstack.yml").String()
@@ -167,40 +165,6 @@ func checkTelemetryPath(path string) error {
 		return fmt.Errorf("%s is another of the exporter's endpoints", path)
 	}
 	return nil
-}
-
-// landingConfig describes the exporter on its landing page: where it scrapes
-// and which queries it runs. Never a credential.
-func landingConfig(metricsPath string, cfg *config.Config) web.LandingConfig {
-	var extra strings.Builder
-	if cfg != nil {
-		fmt.Fprintf(&extra, "<h2>UTMStack</h2><p>%s (auth: %s)</p><h2>Queries</h2><ul>",
-			html.EscapeString(cfg.UTMStack.URL.String()), html.EscapeString(string(cfg.UTMStack.Auth.Method)))
-		for _, q := range cfg.Queries {
-			fmt.Fprintf(&extra, "<li><code>%s</code>: %s</li>", html.EscapeString(q.Name), html.EscapeString(q.Help))
-		}
-		extra.WriteString("</ul>")
-		if len(cfg.Targets) > 0 {
-			extra.WriteString("<h2>Probe targets</h2><ul>")
-			for _, name := range slices.Sorted(maps.Keys(cfg.Targets)) {
-				fmt.Fprintf(&extra, `<li><a href="/probe?target=%s">%s</a>: %s</li>`, url.QueryEscape(name),
-					html.EscapeString(name), html.EscapeString(cfg.Targets[name].UTMStack.URL.String()))
-			}
-			extra.WriteString("</ul>")
-		}
-	}
-	return web.LandingConfig{
-		Profiling:   "false", // no /debug/pprof handlers: no links to them
-		Name:        "UTMStack Exporter",
-		Description: "Prometheus exporter for UTMStack security alerts",
-		Version:     version.Info(),
-		ExtraHTML:   extra.String(),
-		Links: []web.LandingLinks{
-			{Address: metricsPath, Text: "Metrics"},
-			{Address: "/-/healthy", Text: "Health"},
-			{Address: "/-/ready", Text: "Readiness"},
-		},
-	}
 }
 
 // seriesBound says how many series of UTMStack data and health the

@@ -107,7 +107,7 @@ func TestExampleFile(t *testing.T) {
 		ages    []string
 	}{
 		{"open", 7 * 24 * time.Hour, []utmstack.Filter{open}, []string{"severity", "country", "rule"}, []string{"oldest"}},
-		{"open_high", 24 * time.Hour, []utmstack.Filter{open, high}, nil, []string{"oldest"}},
+		{"open_high", 0, []utmstack.Filter{open, high}, nil, []string{"oldest"}},
 		{"all", 24 * time.Hour, nil, []string{"severity", "status", "country", "rule", "data_source", "category"}, []string{"newest"}},
 	}
 	if len(cfg.Queries) != len(want) {

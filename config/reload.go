@@ -23,6 +23,7 @@ type Reloader struct {
 	now    func() time.Time
 
 	mu          sync.Mutex // one reload at a time, so none is lost or interleaved
+	loaded      bool       // a configuration is in use, which a failed reload keeps
 	successful  prometheus.Gauge
 	successTime prometheus.Gauge
 }
@@ -54,9 +55,14 @@ func (r *Reloader) Reload() error {
 	}
 	if err != nil {
 		r.successful.Set(0)
-		r.logger.Error("Configuration not loaded; the previous one stays in use", "file", r.path, "err", err)
+		if r.loaded {
+			r.logger.Error("Configuration not loaded; the previous one stays in use", "file", r.path, "err", err)
+		} else {
+			r.logger.Error("Configuration not loaded", "file", r.path, "err", err)
+		}
 		return err
 	}
+	r.loaded = true
 	if cfg.UTMStack.Auth.IsInline() {
 		r.logger.Warn("The UTMStack secret is written inline in the configuration file; prefer a *_file or an environment variable", "file", r.path)
 	}

@@ -204,6 +204,32 @@ func TestReloadRefusedByApplyKeepsThePrevious(t *testing.T) {
 	f.wantMetrics(t, "0", "1.8e+09")
 }
 
+// The log says a previous configuration stays in use only when there is
+// one: at start-up there is none.
+func TestReloadLogNamesThePreviousOnlyWhenThereIsOne(t *testing.T) {
+	const keeps = "the previous one stays in use"
+	f := newReloadFixture(t)
+	f.refuse = errors.New("building the UTMStack client: bad proxy")
+	if err := f.reloader.Reload(); err == nil {
+		t.Fatal("the first load succeeded although apply refused it")
+	}
+	if logs := f.logs.String(); strings.Contains(logs, keeps) || !strings.Contains(logs, `msg="Configuration not loaded"`) {
+		t.Errorf("a failed first load logged:\n%s\nwant \"Configuration not loaded\" without %q: there is no previous configuration", logs, keeps)
+	}
+	f.refuse = nil
+	if err := f.reloader.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	f.logs.Reset()
+	f.refuse = errors.New("building the UTMStack client: bad proxy")
+	if err := f.reloader.Reload(); err == nil {
+		t.Fatal("a reload succeeded although apply refused it")
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, keeps) {
+		t.Errorf("a failed reload after a good load logged:\n%s\nwant %q", logs, keeps)
+	}
+}
+
 func TestReloadAnswerNeverHoldsTheSecret(t *testing.T) {
 	f := newReloadFixture(t)
 	// The secret inline, beside a mistake: the answer names the mistake,

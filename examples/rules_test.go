@@ -5,6 +5,7 @@ package examples
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,9 +24,26 @@ type rule struct {
 	Annotations map[string]string `yaml:"annotations"`
 }
 
-func alertRules(t *testing.T) []rule {
+// ruleFiles are the shipped rule files: alerts.yml, which the built-in
+// queries feed, and the opt-in files beside it (alerts-<name>.yml), each
+// for queries of one's own.
+func ruleFiles(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile("prometheus/alerts.yml")
+	files, err := filepath.Glob("prometheus/alerts*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, "_test.yml") })
+	if !slices.Contains(files, "prometheus/alerts.yml") {
+		t.Fatalf("rule files %v, no prometheus/alerts.yml", files)
+	}
+	return files
+}
+
+// readRules returns every rule, alerting and recording, of a rule file.
+func readRules(t *testing.T, path string) []rule {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,18 +53,28 @@ func alertRules(t *testing.T) []rule {
 		} `yaml:"groups"`
 	}
 	if err := yaml.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
-	var alerts []rule
+	var rules []rule
 	for _, g := range file.Groups {
-		for _, r := range g.Rules {
+		rules = append(rules, g.Rules...)
+	}
+	return rules
+}
+
+// alertRules returns the alerting rules of every shipped rule file.
+func alertRules(t *testing.T) []rule {
+	t.Helper()
+	var alerts []rule
+	for _, f := range ruleFiles(t) {
+		for _, r := range readRules(t, f) {
 			if r.Alert != "" {
 				alerts = append(alerts, r)
 			}
 		}
 	}
 	if len(alerts) < 10 {
-		t.Fatalf("found only %d alert rules in alerts.yml", len(alerts))
+		t.Fatalf("found only %d alert rules in %v", len(alerts), ruleFiles(t))
 	}
 	return alerts
 }

@@ -4,6 +4,7 @@
 package livecheck
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -103,7 +104,9 @@ func (r *liveReport) write(w io.Writer) {
 func checkInstance(ctx context.Context, key string, u config.UTMStack, queries []config.Query, incidents bool,
 	coverage config.Coverage, userAgent string) *liveReport {
 	r := &liveReport{key: key, url: u.URL.String()}
-	client, err := utmstack.New(u.ClientOptions(utmstack.Options{OneLogin: true, UserAgent: userAgent}))
+	var sent requestCount
+	client, err := utmstack.New(u.ClientOptions(utmstack.Options{OneLogin: true, UserAgent: userAgent,
+		Hooks: utmstack.Hooks{Request: sent.observe}}))
 	var inst *round.Instance
 	if err == nil { // the instance asks this client: nothing else can fail
 		env := round.Env{NewClient: func(utmstack.Options) (round.Client, error) { return client, nil }}
@@ -118,6 +121,7 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 	defer cancel()
 
 	version, verr := client.Version(ctx)
+	sent.reset()
 	start := time.Now()
 	result := inst.Scrape(ctx)
 	took := time.Since(start)
@@ -138,7 +142,7 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 	if len(errs) > 0 && len(r.problems) == 0 { // not a credential UTMStack refused
 		r.judgeTransport(key, errs[0])
 	}
-	r.add("round", "%d calls in %s", result.Calls, took.Round(time.Millisecond))
+	r.add("round", "%s", sent.describe(result.Calls, took, errs))
 	for i, q := range result.Queries {
 		r.queryLines = append(r.queryLines, [2]string{q.Name, describeQuery(queries[i], q)})
 	}
@@ -298,16 +302,7 @@ func describeQuery(query config.Query, q round.QueryResult) string {
 	}
 	parts := []string{fmt.Sprintf("%d alerts in %s", q.Total, q.Duration.Round(time.Millisecond))}
 	for _, b := range query.By {
-		var values []string
-		for _, v := range q.Series[b.Name] {
-			if v.Count > 0 && len(values) < 3 {
-				values = append(values, fmt.Sprintf("%s %d", v.Label, v.Count))
-			}
-		}
-		if len(values) == 0 {
-			values = append(values, "none")
-		}
-		parts = append(parts, b.Name+": "+strings.Join(values, ", "))
+		parts = append(parts, b.Name+": "+largestValues(q.Series[b.Name], 3))
 	}
 	for j, name := range query.Ages {
 		if a := q.Ages[j]; a.Found {
@@ -317,6 +312,31 @@ func describeQuery(query config.Query, q round.QueryResult) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// largestValues names the n values with the most alerts, largest first,
+// and how many more hold some: the series come in declared order (status
+// codes, severities), where the largest may be last.
+func largestValues(series []round.LabelCount, n int) string {
+	var held []round.LabelCount
+	for _, v := range series {
+		if v.Count > 0 {
+			held = append(held, v)
+		}
+	}
+	if len(held) == 0 {
+		return "none"
+	}
+	slices.SortStableFunc(held, func(a, b round.LabelCount) int { return cmp.Compare(b.Count, a.Count) })
+	var values []string
+	for _, v := range held[:min(n, len(held))] {
+		values = append(values, fmt.Sprintf("%s %d", v.Label, v.Count))
+	}
+	out := strings.Join(values, ", ")
+	if more := len(held) - n; more > 0 {
+		out += fmt.Sprintf(", %d more", more)
+	}
+	return out
 }
 
 // keyExpiries says when the key owner's API keys expire, as far as UTMStack

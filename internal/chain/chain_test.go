@@ -63,13 +63,15 @@ func TestPrometheusConfig(t *testing.T) {
 
 func TestAlertmanagerConfig(t *testing.T) {
 	out, err := AlertmanagerConfig(readExample(t, "alertmanager/alertmanager.yml"), AlertmanagerOptions{
-		Receiver: "http://127.0.0.1:19854", GroupWait: time.Second, GroupInterval: 2 * time.Second,
+		Receiver: "http://127.0.0.1:19854", Divisor: 60,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(out)
-	for _, want := range []string{"url: http://127.0.0.1:19854/pager", "url: http://127.0.0.1:19854/soc-queue", "group_wait: 1s", "group_interval: 2s", "repeat_interval: 4h", "UTMStackDown|UTMStackExporterDown"} {
+	// The top route's 30s, 5m, 4h and 1h, and the health route's 10s and 1m, divided by 60.
+	for _, want := range []string{"url: http://127.0.0.1:19854/pager", "url: http://127.0.0.1:19854/soc-queue", "group_wait: 500ms", "group_interval: 5s",
+		"repeat_interval: 4m", "repeat_interval: 1m", "group_interval: 1s", "UTMStackDown|UTMStackExporterDown"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("no %q in the generated configuration:\n%s", want, text)
 		}
@@ -129,5 +131,21 @@ func TestReceiver(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a broken body: HTTP %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestRuleFor(t *testing.T) {
+	got, err := RuleFor(readExample(t, "prometheus/alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["UTMStackDown"] != time.Minute || got["UTMStackHighSeverityAlertOpen"] != 5*time.Minute {
+		t.Errorf("for: %v", got)
+	}
+	if _, ok := got["UTMStackExporterLockedOut"]; !ok {
+		t.Error("a for: 0m is left out")
+	}
+	if _, err := RuleFor([]byte("groups: [{name: g, rules: [{alert: A, for: soon}]}]")); err == nil || !strings.Contains(err.Error(), "rule A") {
+		t.Errorf("a bad for: gave %v, want an error naming the rule", err)
 	}
 }

@@ -76,8 +76,11 @@ type AlertmanagerOptions struct {
 	// Receiver is the base URL every webhook is sent to instead; each keeps
 	// its path, so the receiver can tell pager from soc-queue.
 	Receiver string
-	// GroupWait and GroupInterval replace the top route's timers when set.
-	GroupWait, GroupInterval time.Duration
+	// Divisor divides every route's group_wait, group_interval and
+	// repeat_interval, for a chain whose rules' for: are divided by the
+	// same (ShortenFor): the timings keep their proportions. 0 or 1 keeps
+	// them as shipped.
+	Divisor int
 }
 
 // AlertmanagerConfig returns the example Alertmanager configuration with
@@ -95,11 +98,10 @@ func AlertmanagerConfig(example []byte, opts AlertmanagerOptions) ([]byte, error
 	if route == nil {
 		return nil, errors.New("the example Alertmanager configuration has no route")
 	}
-	if opts.GroupWait > 0 {
-		route["group_wait"] = model.Duration(opts.GroupWait).String()
-	}
-	if opts.GroupInterval > 0 {
-		route["group_interval"] = model.Duration(opts.GroupInterval).String()
+	if opts.Divisor > 1 {
+		if err := divideTimers(route, opts.Divisor); err != nil {
+			return nil, err
+		}
 	}
 	receivers, _ := cfg["receivers"].([]any)
 	hooks := 0
@@ -123,6 +125,64 @@ func AlertmanagerConfig(example []byte, opts AlertmanagerOptions) ([]byte, error
 		return nil, errors.New("the example Alertmanager configuration has no webhook to point at the receiver")
 	}
 	return yaml.Marshal(cfg)
+}
+
+// routeTimers are a route's durations, each inherited by its child routes
+// unless they set their own.
+var routeTimers = []string{"group_wait", "group_interval", "repeat_interval"}
+
+// divideTimers divides the timers that route and its child routes set.
+func divideTimers(route map[string]any, divisor int) error {
+	for _, key := range routeTimers {
+		raw, ok := route[key]
+		if !ok {
+			continue
+		}
+		d, err := model.ParseDuration(fmt.Sprint(raw))
+		if err != nil {
+			return fmt.Errorf("route %v: %s: %w", route["matchers"], key, err)
+		}
+		route[key] = model.Duration(time.Duration(d) / time.Duration(divisor)).String()
+	}
+	children, _ := route["routes"].([]any)
+	for _, c := range children {
+		if child, ok := c.(map[string]any); ok {
+			if err := divideTimers(child, divisor); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RuleFor returns each alerting rule's for: as written in the rule file,
+// for telling in a shortened chain what a duration was.
+func RuleFor(rules []byte) (map[string]time.Duration, error) {
+	var file struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				For   string `yaml:"for"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(rules, &file); err != nil {
+		return nil, fmt.Errorf("the rule file: %w", err)
+	}
+	out := map[string]time.Duration{}
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" || r.For == "" {
+				continue
+			}
+			d, err := model.ParseDuration(r.For)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: for: %w", r.Alert, err)
+			}
+			out[r.Alert] = time.Duration(d)
+		}
+	}
+	return out, nil
 }
 
 // ShortenFor divides every rule's for: duration by divisor, for a chain

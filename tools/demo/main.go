@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,6 +24,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/utmstack/utmstack_exporter/internal/chain"
 	"github.com/utmstack/utmstack_exporter/tools/demo/living"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
@@ -33,10 +34,12 @@ import (
 const (
 	user     = "prometheus"
 	password = "demo-password"
-	// The rules' for: durations are divided by this, so that the alerts of
-	// a 5-minute rule show within 30 seconds.
-	forDivisor = 10
 )
+
+// scale is how much faster the demo runs than production: Prometheus
+// scrapes and evaluates every interval instead of every minute, and the
+// rules' for: and Alertmanager's timers are divided by the same.
+func (f flags) scale() int { return max(1, int(time.Minute/f.interval)) }
 
 type flags struct {
 	dir, examples, exporterBin                         string
@@ -45,6 +48,7 @@ type flags struct {
 	alerts                                             int
 	seed                                               int64
 	every, highEvery, burstEvery, incidentEvery        time.Duration
+	outageAt, outageFor                                time.Duration
 }
 
 func main() {
@@ -52,12 +56,14 @@ func main() {
 	flag.StringVar(&f.dir, "dir", ".demo", "Directory for the generated configurations, data and logs.")
 	flag.StringVar(&f.examples, "examples", "examples", "The repository's examples directory.")
 	flag.StringVar(&f.exporterBin, "exporter-bin", "./utmstack_exporter", "The exporter binary.")
-	flag.StringVar(&f.exporter, "exporter", "127.0.0.1:9850", "Listen address of the exporter.")
-	flag.StringVar(&f.fake, "fake", "127.0.0.1:9851", "Listen address of the fake UTMStack.")
-	flag.StringVar(&f.prometheus, "prometheus", "127.0.0.1:9852", "Listen address of Prometheus.")
-	flag.StringVar(&f.alertmanager, "alertmanager", "127.0.0.1:9853", "Listen address of Alertmanager.")
-	flag.StringVar(&f.receiver, "receiver", "127.0.0.1:9854", "Listen address of the notification receiver.")
-	flag.DurationVar(&f.interval, "interval", 5*time.Second, "Scrape and rule evaluation interval.")
+	flag.StringVar(&f.exporter, "exporter", "127.0.0.1:9850", "Listen address of the exporter (port 0: any free port).")
+	flag.StringVar(&f.fake, "fake", "127.0.0.1:9851", "Listen address of the fake UTMStack (port 0: any free port).")
+	flag.StringVar(&f.prometheus, "prometheus", "127.0.0.1:9852", "Listen address of Prometheus (port 0: any free port).")
+	flag.StringVar(&f.alertmanager, "alertmanager", "127.0.0.1:9853", "Listen address of Alertmanager (port 0: any free port).")
+	flag.StringVar(&f.receiver, "receiver", "127.0.0.1:9854", "Listen address of the notification receiver (port 0: any free port).")
+	flag.DurationVar(&f.interval, "interval", 5*time.Second, "Scrape and rule evaluation interval: a minute in production, so the demo runs a minute/interval times faster.")
+	flag.DurationVar(&f.outageAt, "outage-at", time.Minute, "When the fake UTMStack stops answering, counted from when the whole chain is up: a page that fires and resolves.")
+	flag.DurationVar(&f.outageFor, "outage-for", time.Minute, "How long the fake UTMStack stops answering; 0: never.")
 	flag.IntVar(&f.alerts, "alerts", 2000, "Alerts in the fake UTMStack at the start, over the last 5 days.")
 	flag.Int64Var(&f.seed, "seed", 1, "Seed of the generated alerts.")
 	flag.DurationVar(&f.every, "every", 20*time.Second, "Mean time between two new alerts, bursts aside.")
@@ -108,9 +114,17 @@ func run(ctx context.Context, f flags) error {
 		History: f.alerts, Seed: f.seed, Every: f.every, HighEvery: f.highEvery, BurstEvery: f.burstEvery,
 		IncidentEvery: f.incidentEvery,
 	})
-	fakeURL, err := serve(ctx, f.fake, fake)
+	fakeURL, err := serve(ctx, "the fake UTMStack", "fake", f.fake, fake)
 	if err != nil {
-		return fmt.Errorf("the fake UTMStack: %w", err)
+		return err
+	}
+	for _, a := range []struct {
+		what, flag string
+		addr       *string
+	}{{"the exporter", "exporter", &f.exporter}, {"Prometheus", "prometheus", &f.prometheus}, {"Alertmanager", "alertmanager", &f.alertmanager}} {
+		if *a.addr, err = claimAddress(a.what, a.flag, *a.addr); err != nil {
+			return err
+		}
 	}
 	tick := time.NewTicker(f.interval)
 	defer tick.Stop()
@@ -152,7 +166,15 @@ func run(ctx context.Context, f flags) error {
 		missing = append(missing, "Prometheus: not installed (the Debian package prometheus)")
 	}
 
-	describe(os.Stdout, f, fakeURL, soc.Alerts(), promBin != "", amBin != "" && promBin != "", missing)
+	var ui webUI
+	if promBin != "" {
+		ui.prometheus, ui.prometheusOK = prometheusUI(ctx, "http://"+f.prometheus)
+	}
+	if amBin != "" && promBin != "" {
+		ui.alertmanager = alertmanagerUI(ctx, "http://"+f.alertmanager)
+	}
+	describe(os.Stdout, f, fakeURL, soc.Alerts(), promBin != "", amBin != "" && promBin != "", ui, missing)
+	go stageOutage(ctx, os.Stdout, fake, f.outageAt, f.outageFor)
 
 	select {
 	case <-ctx.Done():
@@ -164,8 +186,8 @@ func run(ctx context.Context, f flags) error {
 }
 
 // serve runs h on addr until ctx ends and returns its URL.
-func serve(ctx context.Context, addr string, h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", addr)
+func serve(ctx context.Context, what, flagName, addr string, h http.Handler) (string, error) {
+	ln, err := listen(what, flagName, addr)
 	if err != nil {
 		return "", err
 	}
@@ -189,7 +211,7 @@ func startPrometheus(ctx context.Context, f flags, bin string, withAlertmanager 
 	if err != nil {
 		return err
 	}
-	if rules, err = chain.ShortenFor(rules, forDivisor); err != nil {
+	if rules, err = chain.ShortenFor(rules, f.scale()); err != nil {
 		return err
 	}
 	rulesPath, err := filepath.Abs(filepath.Join(f.dir, "alerts.yml"))
@@ -226,16 +248,20 @@ func startPrometheus(ctx context.Context, f flags, bin string, withAlertmanager 
 }
 
 func startAlertmanager(ctx context.Context, f flags, bin string, watch func(*child) *child) error {
-	p := &printer{out: os.Stdout}
-	if _, err := serve(ctx, f.receiver, chain.Receiver{Deliver: p.deliver}); err != nil {
-		return fmt.Errorf("the notification receiver: %w", err)
+	p := &printer{out: os.Stdout, scale: f.scale()}
+	if rules, err := os.ReadFile(filepath.Join(f.examples, "prometheus", "alerts.yml")); err == nil {
+		p.forOf, _ = chain.RuleFor(rules)
+	}
+	receiverURL, err := serve(ctx, "the notification receiver", "receiver", f.receiver, chain.Receiver{Deliver: p.deliver})
+	if err != nil {
+		return err
 	}
 	example, err := os.ReadFile(filepath.Join(f.examples, "alertmanager", "alertmanager.yml"))
 	if err != nil {
 		return err
 	}
 	cfg, err := chain.AlertmanagerConfig(example, chain.AlertmanagerOptions{
-		Receiver: "http://" + f.receiver, GroupWait: 5 * time.Second, GroupInterval: 30 * time.Second,
+		Receiver: receiverURL, Divisor: f.scale(),
 	})
 	if err != nil {
 		return err
@@ -254,9 +280,17 @@ func startAlertmanager(ctx context.Context, f flags, bin string, watch func(*chi
 	return watch(c).waitReady(ctx, "http://"+f.alertmanager+"/-/ready")
 }
 
+// webUI is what the installed Prometheus and Alertmanager serve to a
+// browser.
+type webUI struct {
+	prometheus   string // path prefix of Prometheus' pages: "" or "/classic"
+	prometheusOK bool   // it serves an alerts page at all
+	alertmanager bool   // Alertmanager serves its UI (Debian's package does not)
+}
+
 // describe says where to look, what was left out, and how the generated
 // alerts become the counts of the built-in queries.
-func describe(out io.Writer, f flags, fakeURL string, alerts []utmstacktest.Alert, prometheus, alertmanager bool, missing []string) {
+func describe(out io.Writer, f flags, fakeURL string, alerts []utmstacktest.Alert, prometheus, alertmanager bool, ui webUI, missing []string) {
 	var w strings.Builder
 	graph := url.Values{
 		"g0.expr": {`utmstack_alerts_by_status{query="all"}`}, "g0.tab": {"0"}, "g0.range_input": {"30m"},
@@ -265,12 +299,28 @@ func describe(out io.Writer, f flags, fakeURL string, alerts []utmstacktest.Aler
 	fmt.Fprintln(&w)
 	fmt.Fprintf(&w, "  Fake UTMStack  %s (user %s, password %s)\n", fakeURL, user, password)
 	fmt.Fprintf(&w, "  Exporter      http://%s/   metrics: http://%s/metrics\n", f.exporter, f.exporter)
-	if prometheus {
-		fmt.Fprintf(&w, "  Prometheus    http://%s/graph?%s\n", f.prometheus, graph.Encode())
-		fmt.Fprintf(&w, "                alerts: http://%s/alerts   (every %s; the rules' for: divided by %d)\n", f.prometheus, f.interval, forDivisor)
+	switch {
+	case prometheus && ui.prometheusOK:
+		fmt.Fprintf(&w, "  Prometheus    http://%s%s/graph?%s\n", f.prometheus, ui.prometheus, graph.Encode())
+		fmt.Fprintf(&w, "                alerts: http://%s%s/alerts\n", f.prometheus, ui.prometheus)
+	case prometheus:
+		fmt.Fprintf(&w, "  Prometheus    http://%s/ (this package serves no web pages; its API: http://%s/api/v1/alerts)\n", f.prometheus, f.prometheus)
 	}
-	if alertmanager {
+	switch {
+	case alertmanager && ui.alertmanager:
 		fmt.Fprintf(&w, "  Alertmanager  http://%s/#/alerts   notifications are printed below\n", f.alertmanager)
+	case alertmanager:
+		fmt.Fprintf(&w, "  Alertmanager  %s (no web UI in this package; its API: http://%s/api/v2/alerts); notifications are printed below\n", f.alertmanager, f.alertmanager)
+	}
+	if prometheus {
+		scale := f.scale()
+		fmt.Fprintf(&w, "  Time          %d times faster than production: Prometheus scrapes and evaluates every %s instead of\n"+
+			"                every minute, and every rule's for: and Alertmanager's timers are divided by %d. A text\n"+
+			"                that says \"for at least 5 minutes\" means %s here; each notification below says so.\n",
+			scale, f.interval, scale, model.Duration(5*time.Minute/time.Duration(scale)))
+		if f.outageFor > 0 {
+			fmt.Fprintf(&w, "  Outage        at %s the fake UTMStack stops answering for %s: UTMStackDown pages, then resolves.\n", f.outageAt, f.outageFor)
+		}
 	}
 	for _, m := range missing {
 		fmt.Fprintf(&w, "  Left out      %s\n", m)

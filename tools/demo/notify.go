@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/utmstack/utmstack_exporter/internal/chain"
 )
 
@@ -19,6 +21,11 @@ type printer struct {
 	mu    sync.Mutex
 	out   io.Writer
 	state map[string]string // alert (its labels) → last state printed
+	// scale is how many times faster than production the demo runs, and
+	// forOf each rule's for: as shipped: a firing alert says what its
+	// texts' durations are here.
+	scale int
+	forOf map[string]time.Duration
 }
 
 func (p *printer) deliver(n chain.Notification) {
@@ -41,6 +48,10 @@ func (p *printer) deliver(n chain.Notification) {
 		fmt.Fprintf(&b, "          %s\n", a.Annotations["summary"])
 		if a.Status == "firing" {
 			fmt.Fprintf(&b, "          %s\n", a.Annotations["description"])
+			if d, ok := p.forOf[a.Labels["alertname"]]; ok && d > 0 && p.scale > 1 {
+				fmt.Fprintf(&b, "          (demo time, %d times faster: the rule's for: %s took %s here)\n", p.scale,
+					model.Duration(d), model.Duration(d/time.Duration(p.scale)))
+			}
 		}
 		for _, link := range []struct{ name, key string }{{"runbook", "runbook_url"}, {"alert view", "alert_view_url"}} {
 			if v := a.Annotations[link.key]; v != "" {

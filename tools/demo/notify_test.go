@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/utmstack/utmstack_exporter/internal/chain"
 )
@@ -27,5 +28,17 @@ func TestPrinterPrintsEachStateOnce(t *testing.T) {
 		if got := strings.Count(text, what); got != want {
 			t.Errorf("%q printed %d times, want %d:\n%s", what, got, want, text)
 		}
+	}
+}
+
+// A firing alert says what its rule's for: became at the demo's speed, so
+// that "for at least 5 minutes" in its text is not taken literally.
+func TestPrinterSaysTheDemoDurations(t *testing.T) {
+	var out strings.Builder
+	p := &printer{out: &out, scale: 12, forOf: map[string]time.Duration{"UTMStackHighSeverityAlertOpen": 5 * time.Minute}}
+	p.deliver(chain.Notification{Path: "/pager", Alerts: []chain.Alert{{Status: "firing",
+		Labels: map[string]string{"alertname": "UTMStackHighSeverityAlertOpen"}, Annotations: map[string]string{"description": "for at least 5 minutes"}}}})
+	if want := "(demo time, 12 times faster: the rule's for: 5m took 25s here)"; !strings.Contains(out.String(), want) {
+		t.Errorf("no %q in:\n%s", want, out.String())
 	}
 }
