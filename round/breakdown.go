@@ -23,36 +23,26 @@ const (
 	labelIgnored = "ignored"
 )
 
-// severityLabel maps UTMStack's AlertSeverityEnum (1 Low, 2 Medium, 3 High).
-// The labels themselves are accepted too, for severity: severityLabel.keyword.
-func severityLabel(key string) string {
-	switch strings.ToLower(key) {
-	case "1", "low":
-		return "low"
-	case "2", "medium":
-		return "medium"
-	case "3", "high":
-		return "high"
-	}
-	return labelUnknown
-}
+// severityLabel maps UTMStack's AlertSeverityEnum (1 Low, 2 Medium, 3 High),
+// or its labels for severity: severityLabel.keyword.
+var severityLabel = enumLabel(map[string]string{"1": "low", "low": "low", "2": "medium", "medium": "medium", "3": "high", "high": "high"})
 
 // statusLabel maps UTMStack's AlertStatus (1, 2, 3, 5) and the frontend's
 // IGNORED (4), or their labels for status: statusLabel.keyword.
-func statusLabel(key string) string {
-	switch strings.ToLower(key) {
-	case "1", "automatic review":
-		return "automatic_review"
-	case "2", "open":
-		return "open"
-	case "3", "in review":
-		return "in_review"
-	case "4", "ignored":
-		return labelIgnored
-	case "5", "completed":
-		return "completed"
+var statusLabel = enumLabel(map[string]string{
+	"1": "automatic_review", "automatic review": "automatic_review", "2": "open", "open": "open",
+	"3": "in_review", "in review": "in_review", "4": labelIgnored, "ignored": labelIgnored, "5": "completed", "completed": "completed",
+})
+
+// enumLabel maps a bucket key, in any case, to its label value; unknown
+// when it has none.
+func enumLabel(labels map[string]string) func(string) string {
+	return func(key string) string {
+		if label, ok := labels[strings.ToLower(key)]; ok {
+			return label
+		}
+		return labelUnknown
 	}
-	return labelUnknown
 }
 
 // MaxValues is the most label values b exports for a query in one round:
@@ -73,10 +63,8 @@ func MaxValues(b config.Breakdown) int {
 
 // LabelCount is one label value of a breakdown and its alerts.
 type LabelCount struct {
-	// Label is the label value, safe to export.
-	Label string
-	// Count is how many of the query's alerts have it.
-	Count int64
+	Label string // safe to export
+	Count int64  // the query's alerts that have it
 }
 
 // enumBreakdown maps buckets onto the declared values (all present, zero
@@ -194,10 +182,7 @@ func fieldBreakdown(buckets map[string]int64, top int, total int64) []LabelCount
 // the top of them and the sum of the rest.
 func keepTop(values []LabelCount, top int) (kept []LabelCount, rest int64) {
 	slices.SortFunc(values, func(a, b LabelCount) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Label, b.Label)
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Label, b.Label))
 	})
 	if len(values) <= top {
 		return values, 0
