@@ -78,11 +78,7 @@ func newQueryPlan(q config.Query) Plan {
 		p.breakdowns = append(p.breakdowns, bp)
 	}
 	for _, age := range q.Ages {
-		if age == config.AgeOldest {
-			p.ages = append(p.ages, agePlan{oldest: true})
-		} else {
-			p.ages = append(p.ages, agePlan{})
-		}
+		p.ages = append(p.ages, agePlan{oldest: age == config.AgeOldest})
 	}
 	return p
 }

@@ -20,18 +20,13 @@ type inFlight struct {
 }
 
 // Scrape returns the result this scrape is served, waiting for it at most
-// until ctx's deadline (the configured timeout without one).
-//
-// With min_interval, a round that ran uncut and finished less than
-// min_interval ago is served again. Otherwise the scrape joins the round in
-// flight, or starts one when there is none or when the one in flight has
-// been cut. A round runs until the latest deadline among the scrapes that
-// joined it, and never longer than the configured timeout: a scrape with a
-// short deadline answers at it without cutting the round that scrapes with
-// longer ones wait for, and scrapes with equal deadlines share one round.
-// A scrape whose deadline passes while the round runs on is served every
-// query failed; the scrape whose deadline cuts the round is served what the
-// round found, as queries that finished in time keep their data.
+// until ctx's deadline (the configured timeout without one). With
+// min_interval, a round that ran uncut less than min_interval ago is served
+// again. Otherwise the scrape joins the round in flight (or starts one),
+// which runs until the latest deadline of the scrapes that joined it, never
+// past the timeout. A scrape whose deadline passes while the round runs on is
+// served every query failed; the one whose deadline cuts the round is served
+// what the round found, as queries that finished in time keep their data.
 func (i *Instance) Scrape(ctx context.Context) *Result {
 	i.mu.Lock()
 	g := i.gen
@@ -46,11 +41,8 @@ func (i *Instance) Scrape(ctx context.Context) *Result {
 	r := i.running
 	if r == nil || r.ctx.Err() != nil || !time.Now().Before(r.deadline) {
 		r = i.start(ctx, g, deadline)
-	} else if deadline.After(r.deadline) {
-		r.deadline = deadline // expire sees it when the timer fires
-		if r.deadline.After(r.cap) {
-			r.deadline = r.cap
-		}
+	} else {
+		r.extend(deadline) // expire sees it when the timer fires
 	}
 	i.mu.Unlock()
 
@@ -74,10 +66,7 @@ func (i *Instance) Scrape(ctx context.Context) *Result {
 func (i *Instance) start(scrapeCtx context.Context, g *generation, deadline time.Time) *inFlight {
 	now := time.Now()
 	r := &inFlight{gen: g, cap: now.Add(g.timeout), done: make(chan struct{})}
-	r.deadline = deadline
-	if r.deadline.After(r.cap) {
-		r.deadline = r.cap
-	}
+	r.extend(deadline)
 	r.ctx = newCutContext(scrapeCtx, r.cap)
 	r.timer = time.AfterFunc(r.deadline.Sub(now), func() { i.expire(r) })
 	i.running = r
@@ -88,6 +77,16 @@ func (i *Instance) start(scrapeCtx context.Context, g *generation, deadline time
 		r.ctx.cut() // releases it
 	}()
 	return r
+}
+
+// extend moves r's deadline to d when later, never past its cap.
+func (r *inFlight) extend(d time.Time) {
+	if d.After(r.cap) {
+		d = r.cap
+	}
+	if d.After(r.deadline) {
+		r.deadline = d
+	}
 }
 
 // expire cuts r once its deadline has come: a scrape that joined it may
@@ -166,20 +165,19 @@ func (i *Instance) timedOut(g *generation, err error) *Result {
 // context.DeadlineExceeded, as a deadline would, in the round's calls and
 // in the contexts they derive from it.
 type cutContext struct {
-	values context.Context // the scrape's that started the round, for its values only
-	inner  context.Context // done once cut
-	cut    context.CancelFunc
-	cap    time.Time
+	context.Context                 // the scrape's that started the round, for its values only
+	inner           context.Context // done once cut
+	cut             context.CancelFunc
+	cap             time.Time
 }
 
 func newCutContext(scrapeCtx context.Context, cap time.Time) *cutContext {
 	inner, cut := context.WithCancel(context.Background())
-	return &cutContext{values: context.WithoutCancel(scrapeCtx), inner: inner, cut: cut, cap: cap}
+	return &cutContext{Context: context.WithoutCancel(scrapeCtx), inner: inner, cut: cut, cap: cap}
 }
 
 func (c *cutContext) Deadline() (time.Time, bool) { return c.cap, true }
 func (c *cutContext) Done() <-chan struct{}       { return c.inner.Done() }
-func (c *cutContext) Value(key any) any           { return c.values.Value(key) }
 
 func (c *cutContext) Err() error {
 	if c.inner.Err() != nil {
