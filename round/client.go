@@ -24,10 +24,8 @@ type Client interface {
 
 // Env is what every instance of a process shares.
 type Env struct {
-	// Client holds what every client gets besides its UTMStack's settings
-	// (config.UTMStack.ClientOptions) and its instance's hooks: the user
-	// agent, and state that belongs to the process rather than to one
-	// client.
+	// Client is what every client gets besides its own settings and hooks:
+	// the user agent, and state of the process rather than of one client.
 	Client utmstack.Options
 	// NewClient builds a client; utmstack.New when nil.
 	NewClient func(utmstack.Options) (Client, error)
@@ -56,8 +54,7 @@ func newUTMStackClient(opts utmstack.Options) (Client, error) {
 	return c, nil
 }
 
-// newClient builds the client of s, whose settings from the configuration
-// are settings.
+// newClient builds the client of s from its settings.
 func (env Env) newClient(s Setup, settings utmstack.Options) (Client, error) {
 	url := settings.URL.String()
 	opts := s.UTMStack.ClientOptions(env.Client)
