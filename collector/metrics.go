@@ -25,14 +25,10 @@ var (
 		"HTTP requests made to UTMStack, by endpoint and status code (error: no answer).", []string{"endpoint", "code"}, nil)
 )
 
-// Metrics are the counters of one UTMStack's client. They live as long as
-// the process, across reloads and new clients, and are registered once.
-//
-// They are counts exported as const metrics rather than client_golang
-// counters: each /probe target has its own, and a counter vector's child
-// holds its label pairs and created timestamp as protobuf messages, about
-// 6 KB for a target's dozen series, 6 MB for a thousand targets; these take
-// under 1 KB. What is exported is the same, created timestamps included.
+// Metrics are the counters of one UTMStack's client, kept across reloads and
+// new clients. They are exported as const metrics, created timestamps
+// included, rather than as client_golang counters: those hold their labels
+// as protobuf, about 6 KB per /probe target; these take under 1 KB.
 type Metrics struct {
 	authFailures []counter // as utmstack.Reasons, every one from the start
 	logins       counter
@@ -62,25 +58,18 @@ type ProcessMetrics struct {
 // process-wide ones and registers them on reg.
 func NewProcessMetrics(reg prometheus.Registerer) *ProcessMetrics {
 	m := &ProcessMetrics{
-		Metrics: NewMetrics(reg),
+		Metrics: newMetrics(),
 		unknownTarget: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "exporter", Name: "probe_unknown_target_total",
 			Help: "Probes refused because the target is not a name from the configuration.",
 		}),
 	}
-	reg.MustRegister(m.unknownTarget)
+	reg.MustRegister(m.Metrics, m.unknownTarget)
 	return m
 }
 
-// NewMetrics creates the counters and registers them on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := newMetrics()
-	reg.MustRegister(m)
-	return m
-}
-
-// newMetrics creates the counters of a /probe target, collected with each
-// answer's round (Exporter.serve) rather than from a registry of their own.
+// newMetrics creates the counters; a /probe target's are collected with each
+// answer (Exporter.serve) rather than registered.
 func newMetrics() *Metrics {
 	now := time.Now()
 	m := &Metrics{authFailures: make([]counter, len(utmstack.Reasons)), requests: map[requestKey]*counter{}}

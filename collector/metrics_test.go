@@ -17,7 +17,9 @@ import (
 func TestCountersExportAsClientGolangCounters(t *testing.T) {
 	start := time.Now()
 	ours := prometheus.NewPedanticRegistry()
-	hooks := NewMetrics(ours).Hooks()
+	m := newMetrics()
+	ours.MustRegister(m)
+	hooks := m.Hooks()
 
 	reference := prometheus.NewPedanticRegistry()
 	failures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "utmstack_exporter_auth_failures_total",
