@@ -29,9 +29,7 @@ type Options struct {
 }
 
 // Exporter serves /metrics for the configured UTMStack and /probe for the
-// configured targets. Each UTMStack's round.Instance keeps across a reload
-// what it need not lose (round.Instance.reload); the exporter keeps the
-// counters.
+// configured targets, one round.Instance each; it keeps their counters.
 type Exporter struct {
 	opts Options
 	env  round.Env
@@ -45,12 +43,11 @@ type Exporter struct {
 // target is one UTMStack as the exporter serves it: its instance, the
 // families its queries are exported as, and its counters.
 type target struct {
-	inst     *round.Instance
-	url      string        // scheme://host[:port], never a credential
-	timeout  time.Duration // utmstack.timeout, the longest a scrape runs
-	plans    []round.Plan
-	families []queryFamilies // shared with every target of the same queries
-	metrics  *Metrics
+	inst    *round.Instance
+	url     string        // scheme://host[:port], never a credential
+	timeout time.Duration // utmstack.timeout, the longest a scrape runs
+	planned               // shared with every target of the same queries
+	metrics *Metrics
 }
 
 // New returns an Exporter with no configuration; call Apply before serving.
@@ -70,12 +67,11 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	var pending []*round.Pending
 	plans := planCache{}
 	prepare := func(old *target, u config.UTMStack, queries []config.Query, metrics *Metrics, keep int) (*target, error) {
-		q := plans.get(queries)
-		t := &target{url: u.URL.String(), timeout: u.Timeout, plans: q.plans, families: q.families, metrics: metrics}
+		t := &target{url: u.URL.String(), timeout: u.Timeout, planned: plans.get(queries), metrics: metrics}
 		if old != nil {
 			t.inst = old.inst
 		}
-		p, err := e.env.Prepare(t.inst, round.Setup{UTMStack: u, Plans: q.plans, Incidents: cfg.Incidents, Coverage: cfg.Coverage,
+		p, err := e.env.Prepare(t.inst, round.Setup{UTMStack: u, Plans: t.plans, Incidents: cfg.Incidents, Coverage: cfg.Coverage,
 			Hooks: metrics.Hooks(), Keep: keep})
 		if err == nil {
 			pending = append(pending, p)
@@ -122,11 +118,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	return nil
 }
 
-// planCache builds each list of queries' plans and families once, for one
-// Apply: plans and families are read-only, so every target of a list can
-// hold the same. Lists are told apart by identity: the targets that
-// inherit the top-level queries hold that very slice (config); an own list
-// gets plans of its own.
+// planCache builds each list of queries' plans and families once per Apply,
+// for every target of the list to share. Lists are told apart by identity:
+// targets that inherit the top-level queries hold that very slice.
 type planCache map[planKey]planned
 
 type planKey struct {
