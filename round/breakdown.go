@@ -46,9 +46,7 @@ func enumLabel(labels map[string]string) func(string) string {
 }
 
 // MaxValues is the most label values b exports for a query in one round:
-// its declared or top values, and those added when seen. Values taken from
-// alert data are capped by the breakdown's top, so the configuration alone
-// bounds it.
+// values from alert data are capped by its top, so the configuration bounds it.
 func MaxValues(b config.Breakdown) int {
 	switch b.Name {
 	case config.BySeverity:
@@ -102,9 +100,6 @@ func total(statusBuckets map[string]int64) int64 {
 	return sum
 }
 
-// maxCountryLabelLen caps label values taken from UTMStack data.
-const maxCountryLabelLen = 64
-
 // countryBreakdown keeps the top countries as label values, sums the rest
 // into "other", and puts alerts without geolocation (total minus every
 // bucket) and unusable keys into "unknown", so the values add up to total.
@@ -124,11 +119,6 @@ func countryBreakdown(buckets map[string]int64, top int, total int64) []LabelCou
 	}
 	countries, rest := keepTop(countries, top)
 	other += rest
-	// The keys may be substrings of the whole answer; copy the few kept so
-	// the answer is not held until the next round.
-	for i := range countries {
-		countries[i].Label = strings.Clone(countries[i].Label)
-	}
 	if missing := total - seen; missing > 0 {
 		unknown += missing
 	}
@@ -136,28 +126,22 @@ func countryBreakdown(buckets map[string]int64, top int, total int64) []LabelCou
 }
 
 // usableLabel rejects keys that would make poor or unsafe label values.
+// The JSON decoder turns invalid bytes into U+FFFD, which is refused too.
 func usableLabel(s string) bool {
-	if s == "" || len(s) > maxCountryLabelLen || !utf8.ValidString(s) || strings.TrimSpace(s) != s {
-		return false
-	}
-	for _, r := range s {
-		// The JSON decoder turns invalid bytes into U+FFFD.
-		if !unicode.IsPrint(r) || r == utf8.RuneError {
-			return false
-		}
-	}
-	return true
+	return s != "" && len(s) <= maxCountryLabelLen && strings.TrimSpace(s) == s &&
+		!strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == utf8.RuneError })
 }
 
-// maxLabelRunes caps label values taken from alert data.
-const maxLabelRunes = 128
+// Caps on label values taken from alert data.
+const (
+	maxCountryLabelLen = 64 // bytes
+	maxLabelRunes      = 128
+)
 
-// fieldBreakdown keeps the top values of a field as label values and sums
-// every other alert of the query (the rest of the values, and alerts
-// without the field: total minus every bucket) into "other", always
-// present, so the values add up to total. Values are made label-safe:
-// invalid UTF-8 replaced, cut to 128 characters (values that become equal
-// are summed), an empty value named "unknown".
+// fieldBreakdown keeps the top values of a field as label values (made
+// label-safe, those that become equal summed) and sums every other alert of
+// the query, those without the field included, into "other", always present,
+// so the values add up to total.
 func fieldBreakdown(buckets map[string]int64, top int, total int64) []LabelCount {
 	sums := make(map[string]int64, len(buckets))
 	var seen int64
@@ -179,21 +163,24 @@ func fieldBreakdown(buckets map[string]int64, top int, total int64) []LabelCount
 }
 
 // keepTop sorts values by count, most first (ties by label), and returns
-// the top of them and the sum of the rest.
+// the top of them and the sum of the rest. It copies the kept labels: keys
+// may be substrings of the whole answer, which is not held until the next round.
 func keepTop(values []LabelCount, top int) (kept []LabelCount, rest int64) {
 	slices.SortFunc(values, func(a, b LabelCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Label, b.Label))
 	})
-	if len(values) <= top {
-		return values, 0
+	for i, v := range values {
+		if i < top {
+			values[i].Label = strings.Clone(v.Label)
+		} else {
+			rest += v.Count
+		}
 	}
-	for _, v := range values[top:] {
-		rest += v.Count
-	}
-	return values[:top], rest
+	return values[:min(top, len(values))], rest
 }
 
-// labelValue makes a value from alert data a label value.
+// labelValue makes a value from alert data a label value: valid UTF-8, at
+// most maxLabelRunes, "unknown" when empty.
 func labelValue(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if utf8.RuneCountInString(s) > maxLabelRunes {
@@ -202,5 +189,5 @@ func labelValue(s string) string {
 	if s == "" {
 		return labelUnknown
 	}
-	return strings.Clone(s)
+	return s
 }
