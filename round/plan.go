@@ -89,7 +89,7 @@ func baseFilters(q config.Query) []utmstack.Filter {
 	var filters []utmstack.Filter
 	if q.Window > 0 {
 		from, to := "now-"+dateMathDuration(q.Window), "now"
-		if unit := roundingUnit(q.WindowRounding); unit != "" {
+		if unit := roundingUnits[q.WindowRounding]; unit != "" {
 			// OpenSearch rounds gte down and lte up: the window widens by
 			// less than one step and repeated scrapes send the same query,
 			// which its request cache can answer.
@@ -106,20 +106,8 @@ func baseFilters(q config.Query) []utmstack.Filter {
 	return append(filters, q.Filters...)
 }
 
-// roundingUnit is the date math unit of a rounding step config accepted.
-func roundingUnit(step time.Duration) string {
-	switch step {
-	case time.Second:
-		return "s"
-	case time.Minute:
-		return "m"
-	case time.Hour:
-		return "h"
-	case 24 * time.Hour:
-		return "d"
-	}
-	return ""
-}
+// roundingUnits are the date math units of the rounding steps config accepts.
+var roundingUnits = map[time.Duration]string{time.Second: "s", time.Minute: "m", time.Hour: "h", 24 * time.Hour: "d"}
 
 // dateMathDuration writes d in OpenSearch date math in the largest exact
 // unit among h, m and s (days and years are calendar units there).
