@@ -64,6 +64,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 
+	var targets []*target
 	var pending []*round.Pending
 	plans := planCache{}
 	prepare := func(old *target, u config.UTMStack, queries []config.Query, metrics *Metrics, keep int) (*target, error) {
@@ -73,24 +74,21 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 		p, err := e.env.Prepare(t.inst, round.Setup{UTMStack: u, Plans: t.plans, Incidents: cfg.Incidents, Coverage: cfg.Coverage,
 			Hooks: metrics.Hooks(), Keep: keep})
-		if err == nil {
-			pending = append(pending, p)
+		if err != nil {
+			for _, p := range pending {
+				p.Discard()
+			}
+			return nil, err
 		}
-		return t, err
-	}
-	fail := func(err error) error {
-		for _, p := range pending {
-			p.Discard()
-		}
-		return err
+		targets, pending = append(targets, t), append(pending, p)
+		return t, nil
 	}
 	// The UTMStack of /metrics keeps a connection per call of a round in
 	// flight; each /probe target keeps one, as there may be thousands.
 	main, err := prepare(e.main, cfg.UTMStack, cfg.Queries, e.opts.Metrics.Metrics, cfg.UTMStack.MaxConcurrency)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	targets := []*target{main}
 	probes := make(map[string]*target, len(cfg.Targets))
 	for name, t := range cfg.Targets {
 		old := e.probes[name]
@@ -101,9 +99,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			metrics = newMetrics()
 		}
 		if probes[name], err = prepare(old, t.UTMStack, t.Queries, metrics, 1); err != nil {
-			return fail(fmt.Errorf("target %s: %w", name, err))
+			return fmt.Errorf("target %s: %w", name, err)
 		}
-		targets = append(targets, probes[name])
 	}
 
 	for k, p := range pending {
@@ -160,9 +157,8 @@ func (e *Exporter) current() *target {
 	return e.main
 }
 
-// ServeHTTP answers a /metrics scrape: one round of queries (shared with
-// concurrent scrapes) under the scrape's deadline, beside the process
-// metrics.
+// ServeHTTP answers a /metrics scrape: a round of queries, shared with
+// concurrent scrapes, beside the process metrics.
 func (e *Exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := e.current()
 	if t == nil {
