@@ -6,10 +6,9 @@ import (
 	"strings"
 )
 
-// ProbeHandler serves /probe?target=<name>: the named target's queries, with
-// the same metric names as /metrics, and the target's own counters. Only
-// names from the configuration are accepted, so the exporter can never be
-// made to send credentials, or anything, to an address it was not given.
+// ProbeHandler serves /probe?target=<name>: the named target's queries and
+// counters. Only configured names are accepted, so the exporter never sends
+// credentials, or anything, to an address it was not given.
 func (e *Exporter) ProbeHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("target")
@@ -29,7 +28,7 @@ func unknownTargetMessage(name string) string {
 	switch {
 	case name == "":
 		return "missing the target parameter: /probe?target=<name of a target in the configuration>"
-	case strings.Contains(name, "://") || strings.ContainsAny(name, "/:"):
+	case strings.ContainsAny(name, "/:"):
 		return fmt.Sprintf("target %q looks like an address; /probe takes only the name of a target in the configuration's targets section", truncate(name))
 	}
 	return fmt.Sprintf("unknown target %q: it is not in the configuration's targets section", truncate(name))

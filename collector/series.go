@@ -6,12 +6,8 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
-// MaxSeries is the most series of UTMStack data and health one answer can
-// hold for these queries: /metrics for the top-level queries, /probe for a
-// target's. The exporter's counters and the Go and process metrics come on
-// top. Label values taken from alert data are capped by each breakdown's
-// top (round.MaxValues), and the coverage series by max_data_sources, so
-// the configuration alone bounds it.
+// MaxSeries is the most series of UTMStack data and health one answer for
+// these queries can hold, counters and Go and process metrics not included.
 func MaxSeries(queries []config.Query, incidents bool, coverage config.Coverage) int {
 	n := 3 // utmstack_up, utmstack_scrape_duration_seconds, utmstack_exporter_target_info
 	n++    // utmstack_info

@@ -45,9 +45,8 @@ type breakdownPlan struct {
 // agePlan is the time of a query's oldest alert, or else its newest.
 type agePlan struct{ oldest bool }
 
-// NewPlans turns a list of queries into plans, in the same order. Plans
-// are read-only: targets that inherit the same queries can share them,
-// built once per reload.
+// NewPlans turns queries into plans, in the same order. Plans are read-only:
+// targets that inherit the same queries can share them.
 func NewPlans(queries []config.Query) []Plan {
 	plans := make([]Plan, len(queries))
 	for i, q := range queries {

@@ -19,14 +19,11 @@ type inFlight struct {
 	result        *Result // set before done is closed
 }
 
-// Scrape returns the result this scrape is served, waiting for it at most
-// until ctx's deadline (the configured timeout without one). With
-// min_interval, a round that ran uncut less than min_interval ago is served
-// again. Otherwise the scrape joins the round in flight (or starts one),
-// which runs until the latest deadline of the scrapes that joined it, never
-// past the timeout. A scrape whose deadline passes while the round runs on is
-// served every query failed; the one whose deadline cuts the round is served
-// what the round found, as queries that finished in time keep their data.
+// Scrape returns what this scrape is served by ctx's deadline: with
+// min_interval a recent uncut round, else the round in flight or a new one,
+// which runs to the latest deadline of the scrapes that joined it, at most
+// the timeout. A scrape whose deadline passes while the round runs on gets
+// every query failed.
 func (i *Instance) Scrape(ctx context.Context) *Result {
 	i.mu.Lock()
 	g := i.gen
@@ -55,7 +52,7 @@ func (i *Instance) Scrape(ctx context.Context) *Result {
 	cutNow := !r.deadline.After(deadline) // no scrape joined with a later deadline
 	i.mu.Unlock()
 	if cutNow {
-		<-r.done // it ends as its calls are cancelled
+		<-r.done // it ends as its calls are cancelled; those that finished keep their data
 		return r.result
 	}
 	return i.timedOut(g, context.Cause(ctx))
