@@ -31,8 +31,8 @@ const retryAfterMax = time.Hour
 
 // parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3), either
 // delay-seconds or an HTTP-date, as a wait from now, capped at
-// retryAfterMax; a date in the past is no wait. ok is false when the header
-// is absent or is neither form.
+// retryAfterMax. ok is false when the header is absent, is neither form, or
+// is a date already past (a skewed clock says nothing about the block).
 func parseRetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -46,10 +46,10 @@ func parseRetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
 		return time.Duration(secs) * time.Second, true
 	}
 	t, err := http.ParseTime(v)
-	if err != nil {
+	if err != nil || !t.After(now) {
 		return 0, false
 	}
-	return min(max(t.Sub(now), 0), retryAfterMax), true
+	return min(t.Sub(now), retryAfterMax), true
 }
 
 // loginBackoff is how long to wait after the n-th consecutive failed login

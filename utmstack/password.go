@@ -163,14 +163,17 @@ func (a *passwordAuth) login(ctx context.Context) (string, error) {
 	return token, nil
 }
 
-// loginWait is the backoff after the n-th consecutive failed login; a
-// lock-out that said how long it lasts (Retry-After) is waited out exactly.
+// loginWait is the backoff after the n-th consecutive failed login. A
+// lock-out's Retry-After may lengthen it, never shorten it: rate limiters
+// send "Retry-After: 0" routinely, and a login each time it is honoured
+// would add to UTMStack's failure count.
 func loginWait(reason Reason, n int, err error) time.Duration {
+	wait := loginBackoff(reason, n)
 	var e *Error
 	if reason == ReasonLocked && errors.As(err, &e) && e.retryAfterSet {
-		return e.retryAfter
+		wait = max(wait, e.retryAfter)
 	}
-	return loginBackoff(reason, n)
+	return wait
 }
 
 // unanswered records a login whose answer our context cut off. UTMStack

@@ -12,22 +12,32 @@ import (
 )
 
 // TestLoginAnswered429IsALockOut: a 429 on the login (v12's lock-out, or a
-// rate-limiting proxy) is counted as locked and waited out, for as long as
-// Retry-After says (at most an hour) or, without one, at least UTMStack's
-// 10-minute block. No login is sent during the wait.
+// rate-limiting proxy), a 423, or a 401 whose X-UtmStack-error says
+// blocked is counted as locked and waited out for at least the locked
+// backoff (11 minutes, UTMStack's block is 10). Retry-After may lengthen
+// the wait (up to an hour), never shorten it: 0, 1 or a date in the past
+// change nothing. No login is sent during the wait.
 func TestLoginAnswered429IsALockOut(t *testing.T) {
+	const locked = 11 * time.Minute
 	for _, tc := range []struct {
 		name       string
+		status     int
 		retryAfter func(now time.Time) string // nil: no header
-		honoured   bool                       // the wait is exactly wait; else at least 10 minutes
 		wait       time.Duration
 	}{
-		{"no Retry-After", nil, false, 0},
-		{"Retry-After in seconds", func(time.Time) string { return "120" }, true, 2 * time.Minute},
-		{"Retry-After as an HTTP-date", func(now time.Time) string { return now.Add(5 * time.Minute).Format(http.TimeFormat) }, true, 5 * time.Minute},
-		{"Retry-After of a day is capped at an hour", func(time.Time) string { return "86400" }, true, time.Hour},
-		{"Retry-After in the past", func(now time.Time) string { return now.Add(-time.Hour).Format(http.TimeFormat) }, true, 0},
-		{"unreadable Retry-After", func(time.Time) string { return "soon" }, false, 0},
+		{"no Retry-After", http.StatusTooManyRequests, nil, locked},
+		{"Retry-After 0", http.StatusTooManyRequests, func(time.Time) string { return "0" }, locked},
+		{"Retry-After 1", http.StatusTooManyRequests, func(time.Time) string { return "1" }, locked},
+		{"Retry-After shorter than the block", http.StatusTooManyRequests, func(time.Time) string { return "120" }, locked},
+		{"Retry-After longer than the block", http.StatusTooManyRequests, func(time.Time) string { return "1200" }, 20 * time.Minute},
+		{"Retry-After as an HTTP-date", http.StatusTooManyRequests, func(now time.Time) string { return now.Add(25 * time.Minute).Format(http.TimeFormat) }, 25 * time.Minute},
+		{"Retry-After of a day is capped at an hour", http.StatusTooManyRequests, func(time.Time) string { return "86400" }, time.Hour},
+		{"Retry-After in the past", http.StatusTooManyRequests, func(now time.Time) string { return now.Add(-time.Hour).Format(http.TimeFormat) }, locked},
+		{"unreadable Retry-After", http.StatusTooManyRequests, func(time.Time) string { return "soon" }, locked},
+		{"423 with Retry-After 0", http.StatusLocked, func(time.Time) string { return "0" }, locked},
+		{"423 with a past date", http.StatusLocked, func(now time.Time) string { return now.Add(-time.Minute).Format(http.TimeFormat) }, locked},
+		{"401 saying blocked, Retry-After 0", http.StatusUnauthorized, func(time.Time) string { return "0" }, locked},
+		{"401 saying blocked, Retry-After 1", http.StatusUnauthorized, func(time.Time) string { return "1" }, locked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, utmstacktest.Options{})
@@ -35,7 +45,11 @@ func TestLoginAnswered429IsALockOut(t *testing.T) {
 			if tc.retryAfter != nil {
 				header = tc.retryAfter(f.clock.Now())
 			}
-			f.fake.SetFault(utmstacktest.LoginRateLimit(header))
+			if tc.status == http.StatusTooManyRequests {
+				f.fake.SetFault(utmstacktest.LoginRateLimit(header))
+			} else {
+				f.fake.SetFault(utmstacktest.LoginBlocked(tc.status, header))
+			}
 			c := f.client(t, password())
 
 			_, err := c.ValuesWithCount(context.Background(), byStatus)
@@ -44,18 +58,14 @@ func TestLoginAnswered429IsALockOut(t *testing.T) {
 				t.Fatalf("err = %v, want an attempted login failing as locked", err)
 			}
 			var apiErr *utmstack.Error
-			if !errors.As(err, &apiErr) || apiErr.Status != http.StatusTooManyRequests {
-				t.Fatalf("err = %v, want the 429 in it", err)
+			if !errors.As(err, &apiErr) || apiErr.Status != tc.status {
+				t.Fatalf("err = %v, want the %d in it", err, tc.status)
 			}
 			if f.counts.failed(utmstack.ReasonLocked) != 1 || f.counts.failed(utmstack.ReasonError) != 0 {
 				t.Fatalf("counted %d locked and %d error, want 1 locked", f.counts.failed(utmstack.ReasonLocked), f.counts.failed(utmstack.ReasonError))
 			}
-			wait := authErr.RetryAt.Sub(f.clock.Now())
-			switch {
-			case tc.honoured && wait != tc.wait:
-				t.Fatalf("next login in %v, want %v as Retry-After said", wait, tc.wait)
-			case !tc.honoured && wait < 10*time.Minute:
-				t.Fatalf("next login in %v, want at least 10 minutes", wait)
+			if wait := authErr.RetryAt.Sub(f.clock.Now()); wait != tc.wait {
+				t.Fatalf("next login in %v, want %v", wait, tc.wait)
 			}
 
 			// Scrapes every 15 s until the wait is over send no login.

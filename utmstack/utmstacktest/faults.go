@@ -33,3 +33,22 @@ func LoginRateLimit(retryAfter string) func(http.ResponseWriter, *http.Request) 
 		return true
 	}
 }
+
+// LoginBlocked is a fault for SetFault: every POST /api/authenticate is
+// refused as UTMStack refuses a blocked IP (TooMuchLoginAttemptsException:
+// an empty body and v11.0.x's text in X-UtmStack-error) with the given
+// status, 423 from GlobalExceptionHandler or 401 where ExceptionTranslator
+// handles it, plus a Retry-After header when retryAfter is not empty, as a
+// proxy in front of UTMStack may add. Other requests go through.
+func LoginBlocked(status int, retryAfter string) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/authenticate" {
+			return false
+		}
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		utmError(w, status, "Authentication blocked: IP "+clientIP(r)+" exceeded login attempt threshold")
+		return true
+	}
+}
