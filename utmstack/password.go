@@ -1,6 +1,7 @@
 package utmstack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -261,6 +262,10 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 		return fail(ReasonBadCredentials, fmt.Sprintf("bad credentials for user %q", a.username))
 	case resp.status == http.StatusForbidden:
 		return fail(ReasonForbidden, "login refused")
+	case resp.status >= http.StatusInternalServerError && saysBadCredentials(utmErr, resp.body):
+		// UTMStack's catch-all handler answers 500 for a refused password
+		// that reached it wrapped; it still counted toward the lock-out.
+		return fail(ReasonBadCredentials, fmt.Sprintf("bad credentials for user %q (UTMStack said so with HTTP %d)", a.username, resp.status))
 	case resp.status == http.StatusNotFound && a.c.speaksV12(ctx):
 		return "", tokenClaims{}, ReasonUnsupportedAPI, &Error{Endpoint: endpointAuthenticate, Status: resp.status, Err: errV12}
 	case resp.status != http.StatusOK:
@@ -280,6 +285,13 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 		claims = tokenClaims{}
 	}
 	return answer.token, claims, "", nil
+}
+
+// saysBadCredentials tells whether an error answer names a refused password,
+// in X-UtmStack-error or its body (problem+json's detail).
+func saysBadCredentials(utmErr string, body []byte) bool {
+	const text = "bad credentials"
+	return strings.Contains(strings.ToLower(utmErr), text) || bytes.Contains(bytes.ToLower(body), []byte(text))
 }
 
 func mentionsBlock(s string) bool { return strings.Contains(strings.ToLower(s), "blocked") }

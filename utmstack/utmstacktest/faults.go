@@ -1,8 +1,11 @@
 package utmstacktest
 
 import (
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 )
 
 // nginxTooManyRequests is the page nginx's limit_req answers with when
@@ -49,6 +52,29 @@ func LoginBlocked(status int, retryAfter string) func(http.ResponseWriter, *http
 			w.Header().Set("Retry-After", retryAfter)
 		}
 		utmError(w, status, "Authentication blocked: IP "+clientIP(r)+" exceeded login attempt threshold")
+		return true
+	}
+}
+
+// BadCredentialsAs returns a fault for SetFault that judges every login as
+// UTMStack does (a wrong password still counts toward the lock-out) but
+// answers its "Bad credentials" refusal with status instead of 401, as the
+// catch-all exception handler does when the BadCredentialsException arrives
+// wrapped: 500, an empty body, the text in X-UtmStack-error. Every other
+// answer goes through unchanged.
+func (s *Server) BadCredentialsAs(status int) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/authenticate" {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		s.serve(rec, r)
+		if rec.Code == http.StatusUnauthorized && strings.Contains(rec.Header().Get("X-UtmStack-error"), "Bad credentials") {
+			rec.Code = status
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 		return true
 	}
 }
