@@ -55,7 +55,9 @@ func New(opts Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	env := round.Env{Client: utmstack.Options{UserAgent: opts.UserAgent}, Logger: opts.Logger, Now: opts.Now}
+	// One login ledger: the failed-login budget of a UTMStack and user
+	// outlives the clients a reload replaces.
+	env := round.Env{Client: utmstack.Options{UserAgent: opts.UserAgent, Ledger: utmstack.NewLoginLedger()}, Logger: opts.Logger, Now: opts.Now}
 	return &Exporter{opts: opts, env: env}
 }
 

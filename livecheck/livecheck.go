@@ -105,7 +105,7 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 	coverage config.Coverage, userAgent string) *liveReport {
 	r := &liveReport{key: key, url: u.URL.String()}
 	var sent requestCount
-	client, err := utmstack.New(u.ClientOptions(utmstack.Options{OneLogin: true, UserAgent: userAgent,
+	client, err := utmstack.New(u.ClientOptions(utmstack.Options{OneLogin: true, UserAgent: userAgent, LoginTimeout: u.Timeout,
 		Hooks: utmstack.Hooks{Request: sent.observe}}))
 	var inst *round.Instance
 	if err == nil { // the instance asks this client: nothing else can fail

@@ -60,6 +60,7 @@ func (env Env) newClient(s Setup, settings utmstack.Options) (Client, error) {
 	opts := s.UTMStack.ClientOptions(env.Client)
 	opts.Hooks, opts.Keep = s.Hooks, s.Keep
 	opts.Logger, opts.Now = env.Logger.With("url", url), env.Now
+	opts.LoginTimeout = s.UTMStack.Timeout // a login may outlive the scrape, not utmstack.timeout
 	c, err := env.NewClient(opts)
 	if err != nil {
 		return nil, fmt.Errorf("building the UTMStack client for %s: %w", url, err)

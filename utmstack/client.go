@@ -68,7 +68,18 @@ type Options struct {
 	// 0 (conns.go). Those opened for more calls at once are closed as they
 	// come back.
 	Keep int
+	// LoginTimeout bounds a password login (utmstack.timeout),
+	// DefaultLoginTimeout when 0. A login runs to it even when the call
+	// that started it ends sooner; its answer serves the next call.
+	LoginTimeout time.Duration
+	// Ledger holds the failed-login budget of each UTMStack and user; give
+	// every client of a process the same one, so that clients replaced by
+	// a reload do not start afresh. nil: a ledger private to this client.
+	Ledger *LoginLedger
 }
+
+// DefaultLoginTimeout is the default of utmstack.timeout.
+const DefaultLoginTimeout = 10 * time.Second
 
 // Client talks to one UTMStack instance. It is safe for concurrent use; all
 // callers share one token and one login backoff.
@@ -83,7 +94,10 @@ type Client struct {
 	userAgent string
 	secret    string // the configured credential, kept out of quoted answers
 	oneLogin  bool
-	closed    atomic.Bool
+	ledger    *LoginLedger
+	// loginTimeout bounds a login, whoever waits for it.
+	loginTimeout time.Duration
+	closed       atomic.Bool
 	// unauthorized counts 401s on data calls: a token that expired, or a
 	// UTMStack that restarted (and may have been upgraded).
 	unauthorized atomic.Uint64
@@ -102,14 +116,22 @@ func New(opts Options) (*Client, error) {
 		return nil, errors.New("utmstack: URL must be an absolute http or https URL")
 	}
 	c := &Client{
-		base:      &url.URL{Scheme: opts.URL.Scheme, Host: opts.URL.Host},
-		hooks:     opts.Hooks,
-		logger:    opts.Logger,
-		now:       opts.Now,
-		maxBody:   opts.MaxBodyBytes,
-		userAgent: opts.UserAgent,
-		secret:    opts.Credentials.Secret.Reveal(),
-		oneLogin:  opts.OneLogin,
+		base:         &url.URL{Scheme: opts.URL.Scheme, Host: opts.URL.Host},
+		hooks:        opts.Hooks,
+		logger:       opts.Logger,
+		now:          opts.Now,
+		maxBody:      opts.MaxBodyBytes,
+		userAgent:    opts.UserAgent,
+		secret:       opts.Credentials.Secret.Reveal(),
+		oneLogin:     opts.OneLogin,
+		ledger:       opts.Ledger,
+		loginTimeout: opts.LoginTimeout,
+	}
+	if c.ledger == nil {
+		c.ledger = NewLoginLedger()
+	}
+	if c.loginTimeout <= 0 {
+		c.loginTimeout = DefaultLoginTimeout
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

@@ -89,8 +89,18 @@ func newFixture(t *testing.T, opts utmstacktest.Options) *fixture {
 
 func (f *fixture) client(t *testing.T, creds utmstack.Credentials) *utmstack.Client {
 	t.Helper()
+	return f.clientWith(t, creds, nil)
+}
+
+// clientWith is client with options changed by set (nil: none).
+func (f *fixture) clientWith(t *testing.T, creds utmstack.Credentials, set func(*utmstack.Options)) *utmstack.Client {
+	t.Helper()
 	u, _ := url.Parse(f.server.URL)
-	c, err := utmstack.New(utmstack.Options{URL: u, Credentials: creds, Hooks: f.counts.hooks(), Now: f.clock.Now})
+	opts := utmstack.Options{URL: u, Credentials: creds, Hooks: f.counts.hooks(), Now: f.clock.Now}
+	if set != nil {
+		set(&opts)
+	}
+	c, err := utmstack.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,30 +609,31 @@ func TestServerErrorsCarryEndpointStatusAndHeader(t *testing.T) {
 	}
 }
 
-// TestUnansweredLoginBacksOffWithoutAFailure: a login whose answer our
-// context cut off may have counted at UTMStack, so it backs off as a failed
-// one would; but no failure reason is counted, as none is known.
+// unansweredLoginTimeout is the login deadline of the tests whose
+// UTMStack never answers a login: real time, as the client's deadlines
+// are; long enough for the request to be written first.
+const unansweredLoginTimeout = 300 * time.Millisecond
+
+// TestUnansweredLoginBacksOffWithoutAFailure: a login unanswered within
+// its own deadline (utmstack.timeout) may have counted at UTMStack, so it
+// backs off as a failed one would; but no failure reason is counted, as
+// none is known.
 func TestUnansweredLoginBacksOffWithoutAFailure(t *testing.T) {
 	f := newFixture(t, utmstacktest.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
 	f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/authenticate" {
 			// The server notices a client gone only once the body is read.
 			_, _ = io.Copy(io.Discard, r.Body)
-			cancel()
-			select {
-			case <-r.Context().Done():
-			case <-time.After(time.Minute): // a bound; the client is already gone
-			}
+			<-r.Context().Done() // never answers; the client gives up
 			return true
 		}
 		return false
 	})
-	c := f.client(t, password())
-	_, err := c.ValuesWithCount(ctx, byStatus)
+	c := f.clientWith(t, password(), func(o *utmstack.Options) { o.LoginTimeout = unansweredLoginTimeout })
+	_, err := c.ValuesWithCount(context.Background(), byStatus)
 	var authErr *utmstack.AuthError
-	if !errors.Is(err, context.Canceled) || !errors.As(err, &authErr) || !authErr.Attempted {
-		t.Fatalf("err = %v, want an attempted AuthError wrapping context.Canceled", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &authErr) || !authErr.Attempted {
+		t.Fatalf("err = %v, want an attempted AuthError wrapping context.DeadlineExceeded", err)
 	}
 	next := "next login not before " + epoch.Add(2*time.Minute).Format(time.RFC3339)
 	if !strings.Contains(err.Error(), "did not arrive in time") || !strings.Contains(err.Error(), next) {
@@ -666,43 +677,16 @@ func TestLoginCanceledBeforeSendingIsNoAttempt(t *testing.T) {
 }
 
 // TestUnansweredWrongPasswordNeverLocksTheIPOut: UTMStack judges a login at
-// once but answers after every scrape's deadline. Each unanswered login may
+// once but answers after the login's deadline. Each unanswered login may
 // have counted, so scrapes a minute apart must still stay under the
 // lock-out threshold.
 func TestUnansweredWrongPasswordNeverLocksTheIPOut(t *testing.T) {
 	f := newFixture(t, utmstacktest.Options{})
 	f.fake.SetLatency(time.Hour) // the answer never comes in time; the fake judges the login all the same
-	arrived := make(chan struct{}, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case arrived <- struct{}{}:
-		default:
-		}
-		f.fake.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	c, err := utmstack.New(utmstack.Options{URL: u, Hooks: f.counts.hooks(), Now: f.clock.Now,
-		Credentials: utmstack.Credentials{Method: utmstack.AuthPassword, Username: testUser, Secret: "wrong-password"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := f.clientWith(t, utmstack.Credentials{Method: utmstack.AuthPassword, Username: testUser, Secret: "wrong-password"},
+		func(o *utmstack.Options) { o.LoginTimeout = unansweredLoginTimeout })
 	for i := range 12 { // twelve scrapes a minute apart
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := make(chan error, 1)
-		go func() {
-			_, err := c.ValuesWithCount(ctx, byStatus)
-			errc <- err
-		}()
-		select {
-		case <-arrived: // the login is in UTMStack's hands; the scrape runs out of time
-			cancel()
-			err = <-errc
-		case err = <-errc:
-			cancel()
-		}
-		if err == nil {
+		if _, err := c.ValuesWithCount(context.Background(), byStatus); err == nil {
 			t.Fatalf("scrape %d succeeded with a wrong password", i+1)
 		}
 		f.clock.Advance(time.Minute)

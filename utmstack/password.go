@@ -17,23 +17,32 @@ import (
 const endpointAuthenticate = "authenticate"
 
 // passwordAuth logs in with POST /api/authenticate and shares the JWT among
-// all callers. Only one login is ever in flight, a token is renewed shortly
-// before its exp, and failed logins back off so the exporter cannot lock its
+// all callers. Only one login is ever in flight, and it runs to its own
+// deadline (Options.LoginTimeout), not the caller's: a slow login's answer
+// serves the next call. A token is renewed shortly before its exp, and
+// failed logins back off in the LoginLedger so the exporter cannot lock its
 // own IP out.
 type passwordAuth struct {
 	c        *Client
-	username string
+	username string // as configured, for messages
+	login    string // as sent: lower-cased, as UTMStack stores logins
 	password Secret
+	ledger   *LoginLedger
+	key      ledgerKey
+	fp       fingerprint
 
 	mu        sync.Mutex
 	token     string
 	expiry    time.Time // zero: unknown, keep until a 401
 	refreshAt time.Time
 	inflight  *loginCall
-	failures  int       // consecutive failed logins
-	retryAt   time.Time // no login before this
-	lastErr   *AuthError
 	attempted bool // a login was sent: Options.OneLogin allows no other
+	// The backoff after failures that UTMStack does not count toward its
+	// lock-out (transport errors, 5xx, 403, a v12 API): the client's own,
+	// so a reload that fixes the TLS or proxy settings retries at once.
+	failures int
+	retryAt  time.Time
+	lastErr  *AuthError
 }
 
 // loginCall lets concurrent callers wait for the one login in flight.
@@ -44,7 +53,15 @@ type loginCall struct {
 }
 
 func newPasswordAuth(c *Client, username string, password Secret) *passwordAuth {
-	return &passwordAuth{c: c, username: username, password: password}
+	return &passwordAuth{
+		c:        c,
+		username: username,
+		login:    strings.ToLower(username),
+		password: password,
+		ledger:   c.ledger,
+		key:      newLedgerKey(c.base, username),
+		fp:       c.ledger.fingerprint(password.Reveal()),
+	}
 }
 
 func (a *passwordAuth) credential(ctx context.Context) (credential, error) {
@@ -71,30 +88,21 @@ func (a *passwordAuth) invalidate(cred credential) {
 }
 
 func (a *passwordAuth) currentToken(ctx context.Context) (string, error) {
-	for {
-		a.mu.Lock()
-		now := a.c.now()
-		if a.token != "" && (a.refreshAt.IsZero() || now.Before(a.refreshAt)) {
-			token := a.token
-			a.mu.Unlock()
-			return token, nil
+	a.mu.Lock()
+	now := a.c.now()
+	if a.token != "" && (a.refreshAt.IsZero() || now.Before(a.refreshAt)) {
+		token := a.token
+		a.mu.Unlock()
+		return token, nil
+	}
+	call := a.inflight
+	if call == nil {
+		held := a.ledger.hold(a.key, a.fp, now)
+		if held == nil && now.Before(a.retryAt) {
+			held = &AuthError{Reason: a.lastErr.Reason, Attempted: false, RetryAt: a.retryAt, next: nextLogin, Err: a.lastErr.Err}
 		}
-		if call := a.inflight; call != nil {
-			a.mu.Unlock()
-			select {
-			case <-call.done:
-			case <-ctx.Done():
-				return "", context.Cause(ctx)
-			}
-			// The leader's own deadline ending is no verdict on the
-			// credentials: try again under ours.
-			if isContextError(call.err) && ctx.Err() == nil {
-				continue
-			}
-			return call.token, call.err
-		}
-		if now.Before(a.retryAt) {
-			token, err := a.duringBackoff(now)
+		if held != nil {
+			token, err := a.duringBackoff(now, held)
 			a.mu.Unlock()
 			return token, err
 		}
@@ -102,38 +110,53 @@ func (a *passwordAuth) currentToken(ctx context.Context) (string, error) {
 			a.mu.Unlock()
 			return "", &AuthError{Reason: ReasonError, Err: errors.New("a second login is needed (UTMStack refused the first token), and this client logs in once")}
 		}
+		if err := context.Cause(ctx); err != nil {
+			a.mu.Unlock()
+			return "", err // never sent: no attempt
+		}
 		a.attempted = true
-		call := &loginCall{done: make(chan struct{})}
+		call = &loginCall{done: make(chan struct{})}
 		a.inflight = call
-		a.mu.Unlock()
-
-		call.token, call.err = a.login(ctx)
-
-		a.mu.Lock()
-		a.inflight = nil
-		close(call.done)
-		a.mu.Unlock()
-		return call.token, call.err
+		go a.run(ctx, call)
 	}
+	a.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.token, call.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("the login to UTMStack was still running when this call's time ran out; its answer serves the next call: %w", context.Cause(ctx))
+	}
+}
+
+// run performs the login under its own deadline, detached from the
+// caller's: a scrape that ends meanwhile does not cut it off, so a
+// UTMStack slower than the scrape budget still hands out a token.
+func (a *passwordAuth) run(ctx context.Context, call *loginCall) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.c.loginTimeout)
+	defer cancel()
+	token, err := a.loginOnce(ctx)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inflight = nil
+	call.token, call.err = token, err
+	close(call.done)
 }
 
 // duringBackoff answers without contacting UTMStack while a login backoff
 // runs: an older token that has not yet expired is still used.
-func (a *passwordAuth) duringBackoff(now time.Time) (string, error) {
+func (a *passwordAuth) duringBackoff(now time.Time, held *AuthError) (string, error) {
 	if a.token != "" && (a.expiry.IsZero() || now.Before(a.expiry)) {
 		return a.token, nil
 	}
-	return "", &AuthError{Reason: a.lastErr.Reason, Attempted: false, RetryAt: a.retryAt, next: nextLogin, Err: a.lastErr.Err}
+	return "", held
 }
 
-// login performs one POST /api/authenticate and records its outcome.
-func (a *passwordAuth) login(ctx context.Context) (string, error) {
+// loginOnce performs one POST /api/authenticate and records its outcome.
+func (a *passwordAuth) loginOnce(ctx context.Context) (string, error) {
 	ctx, sent := traceSent(ctx)
 	token, claims, reason, err := a.attempt(ctx)
 	now := a.c.now()
 
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if err != nil {
 		if isContextError(err) && ctx.Err() != nil {
 			if !sent() || answeredOK(err) {
@@ -143,25 +166,48 @@ func (a *passwordAuth) login(ctx context.Context) (string, error) {
 			}
 			return "", a.unanswered(now, err)
 		}
-		a.failures++
-		a.retryAt = now.Add(loginWait(reason, a.failures, err))
-		authErr := &AuthError{Reason: reason, Attempted: true, RetryAt: a.retryAt, next: nextLogin, Err: err}
-		a.lastErr = authErr
+		authErr := &AuthError{Reason: reason, Attempted: true, next: nextLogin, Err: err}
+		wait := func(n int) time.Duration { return loginWait(reason, n, err) }
+		var retryAt time.Time
+		if countsAtUTMStack(reason) {
+			retryAt = a.ledger.failed(a.key, a.fp, now, wait, authErr)
+		} else {
+			a.mu.Lock()
+			a.failures++
+			a.retryAt, a.lastErr = now.Add(wait(a.failures)), authErr
+			retryAt, authErr.RetryAt = a.retryAt, a.retryAt
+			a.mu.Unlock()
+		}
 		if a.c.hooks.AuthFailure != nil {
 			a.c.hooks.AuthFailure(reason)
 		}
 		a.c.logger.Warn("UTMStack login failed", "user", a.username, "reason", string(reason),
-			"err", err, "next_attempt", a.retryAt.UTC().Format(time.RFC3339))
+			"err", err, "next_attempt", retryAt.UTC().Format(time.RFC3339))
 		return "", authErr
 	}
+	a.ledger.succeeded(a.key)
+	a.mu.Lock()
 	a.failures, a.retryAt, a.lastErr = 0, time.Time{}, nil
 	a.token, a.expiry = token, claims.Expiry
 	a.refreshAt = refreshTime(now, claims.Expiry)
+	a.mu.Unlock()
 	if a.c.hooks.Login != nil {
 		a.c.hooks.Login()
 	}
 	a.c.logger.Debug("UTMStack login succeeded", "user", a.username, "expires", claims.Expiry.UTC().Format(time.RFC3339))
 	return token, nil
+}
+
+// countsAtUTMStack tells whether a failed login is the UTMStack's and
+// user's (the LoginLedger's) to remember: a refused password counts toward
+// the IP lock-out, a lock-out and a TFA demand hold for any client. The
+// other failures never reached UTMStack's judgement.
+func countsAtUTMStack(reason Reason) bool {
+	switch reason {
+	case ReasonBadCredentials, ReasonLocked, ReasonTFARequired:
+		return true
+	}
+	return false
 }
 
 // loginWait is the backoff after the n-th consecutive failed login. A
@@ -177,18 +223,17 @@ func loginWait(reason Reason, n int, err error) time.Duration {
 	return wait
 }
 
-// unanswered records a login whose answer our context cut off. UTMStack
-// judges a request whose client has gone all the same, so a wrong password
-// may have counted toward the lock-out: the login backs off on the
-// credential schedule. No failure reason is counted, as none is known.
+// unanswered records a login whose answer did not come within
+// Options.LoginTimeout. UTMStack judges a request whose client has gone all
+// the same, so a wrong password may have counted toward the lock-out: the
+// login backs off on the credential schedule. No failure reason is counted,
+// as none is known.
 func (a *passwordAuth) unanswered(now time.Time, err error) error {
-	a.failures++
-	a.retryAt = now.Add(loginBackoff(ReasonBadCredentials, a.failures))
-	authErr := &AuthError{Reason: ReasonError, Attempted: true, RetryAt: a.retryAt, next: nextLogin,
+	authErr := &AuthError{Reason: ReasonError, Attempted: true, next: nextLogin,
 		Err: fmt.Errorf("the login was sent but its answer did not arrive in time, and UTMStack may have counted it as a failed login: %w", err)}
-	a.lastErr = authErr
+	retryAt := a.ledger.failed(a.key, a.fp, now, func(n int) time.Duration { return loginBackoff(ReasonBadCredentials, n) }, authErr)
 	a.c.logger.Warn("UTMStack login unanswered in time", "user", a.username, "err", err,
-		"next_attempt", a.retryAt.UTC().Format(time.RFC3339))
+		"next_attempt", retryAt.UTC().Format(time.RFC3339))
 	return authErr
 }
 
@@ -213,14 +258,22 @@ func answeredOK(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusOK
 }
 
+// tokenReuseFloor is the least time a token is kept before a login renews
+// it ahead of its exp. A token that looks expired or about to lapse (a
+// skewed clock, a short token-validity-in-seconds) would otherwise cost a
+// login before nearly every call; it is kept until UTMStack refuses it or
+// the floor has passed.
+const tokenReuseFloor = 30 * time.Second
+
 // refreshTime renews ahead of exp by a tenth of the remaining lifetime, at
-// least a minute, so a scrape never starts with a token about to lapse.
+// least a minute, so a scrape never starts with a token about to lapse;
+// never sooner than tokenReuseFloor after the login.
 func refreshTime(now, expiry time.Time) time.Time {
 	if expiry.IsZero() {
 		return time.Time{}
 	}
 	margin := max(expiry.Sub(now)/10, time.Minute)
-	return expiry.Add(-margin)
+	return later(expiry.Add(-margin), now.Add(tokenReuseFloor))
 }
 
 // attempt sends the login and classifies the answer.
@@ -229,7 +282,7 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 		Username   string `json:"username"`
 		Password   string `json:"password"`
 		RememberMe bool   `json:"rememberMe"`
-	}{a.username, a.password.Reveal(), false})
+	}{a.login, a.password.Reveal(), false})
 	if err != nil {
 		return "", tokenClaims{}, ReasonError, errors.New("encoding the login request failed")
 	}

@@ -79,8 +79,14 @@ type Options struct {
 	// manager's agents (coverage.go).
 	DataSources []DataSource
 	Agents      []Agent
-	// TokenValidity is the lifetime of a full JWT; 24h when zero.
+	// TokenValidity is the lifetime of a full JWT; 24h when zero. A short
+	// one is token-validity-in-seconds set low.
 	TokenValidity time.Duration
+	// ClockSkew is how far the server's clock is off Clock (negative:
+	// behind). It moves everything the server judges by time: the exp it
+	// writes into tokens, their expiry, the lock-out. A server 25 hours
+	// behind issues tokens that look expired to the client.
+	ClockSkew time.Duration
 	// Version is /management/info build.version; "v11.0.1-community" when empty.
 	Version string
 	// IndexPattern names the indices the alerts live in, e.g. "v11-alert-*".

@@ -57,9 +57,9 @@ func New(opts Options) *Server {
 
 func (s *Server) now() time.Time {
 	if s.opts.Clock != nil {
-		return s.opts.Clock.Now()
+		return s.opts.Clock.Now().Add(s.opts.ClockSkew)
 	}
-	return time.Now()
+	return time.Now().Add(s.opts.ClockSkew)
 }
 
 // Restart simulates a backend restart: a new JWT signing key, so every
