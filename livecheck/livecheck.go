@@ -201,6 +201,11 @@ func (r *liveReport) judgeCredentials(key string, u config.UTMStack, errs []erro
 	r.add("credentials", "%s: %s", who, authErr.Reason)
 	switch authErr.Reason {
 	case utmstack.ReasonBadCredentials:
+		if errors.Is(authErr, utmstack.ErrEmailLogin) {
+			r.problem("set "+key+".auth.username to the user's login name, not its e-mail address",
+				"UTMStack refused the login: %v", authErr.Err)
+			break
+		}
 		r.problem("check "+key+".auth (the user, the secret file or UTMSTACK_* variable, and for a key its expiry and allowed IPs)",
 			"UTMStack refused the credentials: %v", authErr.Err)
 	case utmstack.ReasonTFARequired:

@@ -3,9 +3,11 @@ package utmstack_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,5 +225,38 @@ func TestLedgerKeepsUTMStacksApart(t *testing.T) {
 		if n := fake.Requests(http.MethodPost, "/api/authenticate"); n != 1 {
 			t.Errorf("UTMStack %d saw %d logins, want 1", i+1, n)
 		}
+	}
+}
+
+// TestUsernameIsSentLowerCased: UTMStack stores logins lower-cased and
+// v11.0.x looks the user up by the name as sent after the password check,
+// so "Prometheus" as configured must go out as "prometheus".
+func TestUsernameIsSentLowerCased(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	c := f.client(t, utmstack.Credentials{Method: utmstack.AuthPassword, Username: "Prometheus", Secret: testPassword})
+	got, err := c.ValuesWithCount(context.Background(), byStatus)
+	wantStatusCounts(t, got, err)
+}
+
+// TestEmailAsUsernameSaysUseTheLoginName: v11.0.x accepts the password of
+// an e-mail address, then answers 401 "user '...' not found". The error and
+// the log say to use the login name; the credential backoff holds.
+func TestEmailAsUsernameSaysUseTheLoginName(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{Emails: map[string]string{testUser: "prometheus@example.com"}})
+	var logs strings.Builder
+	c := f.clientWith(t, utmstack.Credentials{Method: utmstack.AuthPassword, Username: "prometheus@example.com", Secret: testPassword},
+		func(o *utmstack.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	_, err := c.ValuesWithCount(context.Background(), byStatus)
+	var authErr *utmstack.AuthError
+	if !errors.As(err, &authErr) || authErr.Reason != utmstack.ReasonBadCredentials || !errors.Is(err, utmstack.ErrEmailLogin) {
+		t.Fatalf("err = %v, want bad_credentials wrapping ErrEmailLogin", err)
+	}
+	for _, text := range []string{err.Error(), logs.String()} {
+		if !strings.Contains(text, "login name, not the e-mail address") {
+			t.Errorf("%q does not say to use the login name", text)
+		}
+	}
+	if wait := authErr.RetryAt.Sub(f.clock.Now()); wait != 2*time.Minute {
+		t.Fatalf("next login in %v, want 2 minutes", wait)
 	}
 }

@@ -311,6 +311,13 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 		return locked("too many logins: UTMStack (v12 blocks an IP after 9 failed logins) or a proxy in front of it refuses logins from this IP for now")
 	case resp.status == http.StatusLocked || mentionsBlock(utmErr) || (resp.status == http.StatusUnauthorized && mentionsBlock(string(resp.body))):
 		return locked("UTMStack blocks this IP after 10 failed logins, for 10 minutes")
+	case resp.status == http.StatusUnauthorized && strings.Contains(strings.ToLower(utmErr), "not found"):
+		// v11.0.x: the password check passed, the lookup by the name as
+		// sent did not.
+		if strings.Contains(a.username, "@") {
+			return "", tokenClaims{}, ReasonBadCredentials, &Error{Endpoint: endpointAuthenticate, Status: resp.status, UTMStackError: utmErr, Err: ErrEmailLogin}
+		}
+		return fail(ReasonBadCredentials, fmt.Sprintf("UTMStack accepted the password but found no user with the login %q", a.login))
 	case resp.status == http.StatusUnauthorized:
 		return fail(ReasonBadCredentials, fmt.Sprintf("bad credentials for user %q", a.username))
 	case resp.status == http.StatusForbidden:
@@ -346,6 +353,12 @@ func saysBadCredentials(utmErr string, body []byte) bool {
 	const text = "bad credentials"
 	return strings.Contains(strings.ToLower(utmErr), text) || bytes.Contains(bytes.ToLower(body), []byte(text))
 }
+
+// ErrEmailLogin is the cause of a login refused because the username is
+// an e-mail address that UTMStack v11.0.x accepts for the password check
+// but then cannot find as a login name.
+var ErrEmailLogin = errors.New("UTMStack accepted the password for this e-mail address but looks the user up by its login name " +
+	"(v11.0.x): set the username to the user's login name, not the e-mail address")
 
 func mentionsBlock(s string) bool { return strings.Contains(strings.ToLower(s), "blocked") }
 

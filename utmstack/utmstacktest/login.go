@@ -26,23 +26,30 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 	ip := clientIP(r)
 	now := s.now()
-	login := strings.ToLower(*vm.username)
+	name := *vm.username
 	s.mu.Lock()
 	if s.lock.blocked(ip, now) { // checked before authenticating; not counted
 		s.mu.Unlock()
 		utmError(w, http.StatusLocked, s.blockedText(ip))
 		return
 	}
-	password, known := s.users[login]
-	if !known || password != *vm.password { // unknown users look like bad passwords
+	login, known := s.userByName(name)
+	if !known || s.users[login] != *vm.password { // unknown users look like bad passwords
 		s.lock.failed(ip, now)
 		s.mu.Unlock()
 		utmError(w, http.StatusUnauthorized, s.errorPrefix()+"Bad credentials")
 		return
 	}
 	s.lock.succeeded(ip, now)
+	_, rawFound := s.users[name]
 	key := s.key
 	s.mu.Unlock()
+	if s.opts.Edition == EditionCurrent && !rawFound {
+		// The password check passed (and reset the failure count); the
+		// controller's own lookup by the raw name does not find the user.
+		utmError(w, http.StatusUnauthorized, "Authentication failed: user '"+name+"' not found")
+		return
+	}
 
 	full := s.tfaPassed(r)
 	var token string
@@ -161,3 +168,28 @@ func (vm *loginVM) validate() []fieldError {
 }
 
 func javaLen(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// userByName is DomainUserDetailsService.loadUserByUsername: a valid
+// e-mail address is looked up by e-mail, anything else by the lower-cased
+// login. The caller holds the server lock.
+func (s *Server) userByName(name string) (login string, ok bool) {
+	if isEmail(name) {
+		for l, e := range s.opts.Emails {
+			if e == name {
+				_, ok := s.users[strings.ToLower(l)]
+				return strings.ToLower(l), ok
+			}
+		}
+		return "", false
+	}
+	login = strings.ToLower(name)
+	_, ok = s.users[login]
+	return login, ok
+}
+
+// isEmail approximates Hibernate's EmailValidator: a local part and a
+// domain around one @, no spaces.
+func isEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && domain != "" && !strings.ContainsAny(s, " \t") && !strings.Contains(domain, "@")
+}

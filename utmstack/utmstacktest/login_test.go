@@ -76,15 +76,44 @@ func TestLoginBadCredentials(t *testing.T) {
 	}
 }
 
-func TestLoginIsCaseInsensitiveOnLogin(t *testing.T) {
-	f := newFixture(t, Options{Users: map[string]string{"Prometheus": "pa55word"}})
-	tok := f.login("PROMETHEUS", "pa55word")
-	claims := decodeSegment(t, strings.Split(tok, ".")[1])
-	if claims["sub"] != "prometheus" {
-		t.Errorf("sub %v, want the lower-cased login", claims["sub"])
+// TestLoginNameAsStored: the password check matches the login
+// lower-cased (legacy accepts "PROMETHEUS"), but v11.0.x then looks the
+// user up by the name as sent and answers 401 "not found", after the
+// success has reset the IP's failure count; an e-mail address passes the
+// password check the same way and fails the same lookup.
+func TestLoginNameAsStored(t *testing.T) {
+	users := map[string]string{"Prometheus": "pa55word"}
+	emails := map[string]string{"prometheus": "prom@example.com"}
+
+	legacy := newFixture(t, Options{Edition: EditionLegacy, Users: users, Emails: emails})
+	for _, name := range []string{"PROMETHEUS", "prom@example.com"} {
+		claims := decodeSegment(t, strings.Split(legacy.login(name, "pa55word"), ".")[1])
+		if claims["sub"] != "prometheus" {
+			t.Errorf("legacy, %s: sub %v, want the lower-cased login", name, claims["sub"])
+		}
 	}
-	r := f.do("POST", "/api/authenticate", loginBody("prometheus", "PA55WORD"))
-	wantStatus(t, r, 401) // passwords are case-sensitive
+
+	current := newFixture(t, Options{Users: users, Emails: emails})
+	current.login("prometheus", "pa55word")
+	for range 9 { // nine failures: one short of the block
+		wantStatus(t, current.do("POST", "/api/authenticate", loginBody("prometheus", "PA55WORD")), 401) // passwords are case-sensitive
+	}
+	for _, name := range []string{"Prometheus", "prom@example.com"} {
+		r := current.do("POST", "/api/authenticate", loginBody(name, "pa55word"))
+		wantStatus(t, r, 401)
+		if got, want := r.header.Get("X-UtmStack-error"), "Authentication failed: user '"+name+"' not found"; got != want {
+			t.Errorf("X-UtmStack-error %q, want %q", got, want)
+		}
+		if r.body != "" {
+			t.Errorf("body %q, want none", r.body)
+		}
+	}
+	// The password check passed each time: the count was reset, so nine
+	// more failures do not block.
+	for range 9 {
+		wantStatus(t, current.do("POST", "/api/authenticate", loginBody("prometheus", "wrong")), 401)
+	}
+	current.login("prometheus", "pa55word")
 }
 
 func TestLoginRequestValidation(t *testing.T) {

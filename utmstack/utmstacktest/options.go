@@ -67,8 +67,15 @@ type Options struct {
 	Clock   *Clock
 	Edition Edition
 	TFA     TFAMode
-	// Users maps login to password. Logins are matched lower-cased.
-	Users   map[string]string
+	// Users maps login to password. Logins are stored lower-cased, and the
+	// password check matches them lower-cased (DomainUserDetailsService);
+	// v11.0.x then looks the user up by the name as sent, case-sensitive,
+	// and answers 401 "user 'Admin' not found" to anything but the stored
+	// login (UserJWTController.authorize).
+	Users map[string]string
+	// Emails maps login to the user's e-mail address: a login sent as a
+	// valid e-mail address is checked against that user's password.
+	Emails  map[string]string
 	APIKeys []APIKey
 	// InternalKey is the INTERNAL_KEY environment variable; empty means
 	// unset, and then Utm-Internal-Key never authenticates.
