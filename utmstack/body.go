@@ -15,16 +15,24 @@ import (
 const DefaultMaxBodyBytes = 4 << 20
 
 // readBody reads at most limit bytes and fails when the body is larger, so a
-// misbehaving proxy cannot make the exporter buffer gigabytes.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading body: %w", err)
-	}
-	if int64(len(body)) > limit {
+// misbehaving proxy cannot make the exporter buffer gigabytes. size is the
+// announced Content-Length (-1: unknown): a body that announces its size
+// is read into one buffer of that size rather than a growing one.
+func readBody(r io.Reader, limit, size int64) ([]byte, error) {
+	if size > limit {
 		return nil, errBodyLimit(limit)
 	}
-	return body, nil
+	var buf bytes.Buffer
+	if size > 0 {
+		buf.Grow(int(size) + bytes.MinRead) // room for the read that finds the end
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
+		return nil, fmt.Errorf("reading body: %w", err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, errBodyLimit(limit)
+	}
+	return buf.Bytes(), nil
 }
 
 // errBodyLimit is a body that was whole but too large, as opposed to one

@@ -230,7 +230,7 @@ func (c *Client) send(ctx context.Context, endpoint, method, path string, payloa
 	}
 	defer func() { _ = resp.Body.Close() }()
 	c.observe(endpoint, resp.StatusCode)
-	body, err := readBody(resp.Body, c.maxBody)
+	body, err := readBody(resp.Body, c.maxBody, resp.ContentLength)
 	if err != nil {
 		var tooLarge errBodyLimit
 		return nil, &Error{Endpoint: endpoint, Status: resp.StatusCode, Err: err, incomplete: !errors.As(err, &tooLarge)}

@@ -8,6 +8,7 @@ package utmstack
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
@@ -175,11 +176,34 @@ func nonNegativeIntObject(body []byte) (map[string]int64, bool) {
 		return nil, false
 	}
 	for _, n := range want {
-		if n < 0 {
+		if n < 0 || n > 1<<53 {
 			return nil, false
 		}
 	}
+	if n := topLevelPairs(body); n != len(want) || n > 1000 {
+		return nil, false // a repeated key (an earlier value may be out of range), or more than the top
+	}
 	return want, true
+}
+
+// topLevelPairs counts the key-value pairs of a valid JSON object body.
+func topLevelPairs(body []byte) int {
+	var pairs []json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil {
+		return -1
+	}
+	for dec.More() {
+		if _, err := dec.Token(); err != nil { // the key
+			return -1
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return -1
+		}
+		pairs = append(pairs, v)
+	}
+	return len(pairs)
 }
 
 func FuzzParseCounts(f *testing.F) {
@@ -196,7 +220,7 @@ func FuzzParseCounts(f *testing.F) {
 		f.Add([]byte(body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, err := parseCounts(body)
+		got, err := parseCounts(context.Background(), body, 1000)
 		if err != nil {
 			if got != nil {
 				t.Fatalf("error %q came with counts %v", err, got)
@@ -239,7 +263,7 @@ func checkAcceptedCounts(t *testing.T, body []byte, got map[string]int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back, err := parseCounts(again); err != nil || !maps.Equal(back, got) {
+	if back, err := parseCounts(context.Background(), again, 1000); err != nil || !maps.Equal(back, got) {
 		t.Fatalf("%v does not survive a round trip: %s gives %v, %v", got, again, back, err)
 	}
 }

@@ -1,6 +1,7 @@
 package utmstack
 
 import (
+	"context"
 	"encoding/base64"
 	"maps"
 	"strings"
@@ -92,18 +93,18 @@ func TestParseTokenClaims(t *testing.T) {
 }
 
 func TestParseCounts(t *testing.T) {
-	got, err := parseCounts([]byte(`{"2": 812, "5": 97, "3": 12.0}`))
+	got, err := parseCounts(context.Background(), []byte(`{"2": 812, "5": 97, "3": 12.0}`), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got["2"] != 812 || got["5"] != 97 || got["3"] != 12 {
 		t.Fatalf("got %v", got)
 	}
-	big, err := parseCounts([]byte(`{"US": 123456789012}`))
+	big, err := parseCounts(context.Background(), []byte(`{"US": 123456789012}`), 1000)
 	if err != nil || big["US"] != 123456789012 {
 		t.Fatalf("large count: %v, %v", big, err)
 	}
-	empty, err := parseCounts([]byte(`{}`))
+	empty, err := parseCounts(context.Background(), []byte(`{}`), 1000)
 	if err != nil || len(empty) != 0 {
 		t.Fatalf("empty object: %v, %v", empty, err)
 	}
@@ -115,9 +116,9 @@ func TestParseCounts(t *testing.T) {
 		{`{"a":1,"a":2}`, map[string]int64{"a": 2}}, // the last of a duplicate key counts
 		{`{"a":1e3,"b":1.2E+2,"c":-0}`, map[string]int64{"a": 1000, "b": 120, "c": 0}},
 		{`{"T\u00fcrkiye":3,"":1}`, map[string]int64{"Türkiye": 3, "": 1}},
-		{`{"a":9223372036854775807}`, map[string]int64{"a": 9223372036854775807}},
+		{`{"a":9007199254740992}`, map[string]int64{"a": 1 << 53}},
 	} {
-		got, err := parseCounts([]byte(tc.body))
+		got, err := parseCounts(context.Background(), []byte(tc.body), 1000)
 		if err != nil || !maps.Equal(got, tc.want) {
 			t.Errorf("body %q: got %v, %v; want %v", tc.body, got, err, tc.want)
 		}
@@ -137,11 +138,13 @@ func TestParseCounts(t *testing.T) {
 		`{"a":1.5e0}`:               `count for key "a" is 1.5e0, expected a non-negative integer`,
 		`{"a":1e400}`:               `count for key "a" is 1e400, expected a non-negative integer`,
 		`{"a":9223372036854775808}`: `count for key "a" is 9223372036854775808, expected a non-negative integer`,
+		`{"a":9223372036854775807}`: `count for key "a" is 9223372036854775807, expected a non-negative integer up to 2^53`,
+		`{"a":9007199254740993}`:    `count for key "a" is 9007199254740993, expected a non-negative integer up to 2^53`,
 		`{"a":01}`:                  "expected a JSON object of counts",
 		`{}]`:                       "trailing data",
 		"\ufeff{\"a\":1}":           "expected a JSON object of counts",
 	} {
-		_, err := parseCounts([]byte(body))
+		_, err := parseCounts(context.Background(), []byte(body), 1000)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("body %q: err = %v, want it to contain %q", body, err, want)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -71,9 +72,26 @@ func parseAlertTime(body []byte) (time.Time, bool, error) {
 	return t, true, nil
 }
 
+// latestTimestamp is the last instant whose Unix nanoseconds fit an int64
+// (2262-04-11): a later @timestamp would wrap to a negative time and look
+// centuries old.
+var latestTimestamp = time.Unix(0, math.MaxInt64)
+
 // parseTimestamp reads an alert's @timestamp: an RFC 3339 string (UTMStack
-// writes RFC 3339 with nanoseconds) or epoch milliseconds.
+// writes RFC 3339 with nanoseconds) or epoch milliseconds, between 1970 and
+// 2262; anything outside is a bad answer, not an age.
 func parseTimestamp(raw json.RawMessage) (time.Time, error) {
+	t, err := parseTimestampValue(raw)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t.Before(time.Unix(0, 0)) || t.After(latestTimestamp) {
+		return time.Time{}, errors.New("is outside 1970 to 2262")
+	}
+	return t, nil
+}
+
+func parseTimestampValue(raw json.RawMessage) (time.Time, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		var ms json.Number

@@ -48,11 +48,16 @@ func (c *Client) ValuesWithCount(ctx context.Context, req ValuesRequest) (map[st
 		return nil, err
 	}
 	body := resp.body
-	counts, err := parseCounts(body)
+	counts, err := parseCounts(ctx, body, req.Top)
 	if err != nil {
+		var tooMany errTooManyBuckets
+		if context.Cause(ctx) != nil || errors.As(err, &tooMany) {
+			// Quotes nothing of the body: no need to read it again.
+			return nil, &Error{Endpoint: endpointValuesWithCount, Status: 200, Err: err}
+		}
 		// The message quotes the body; say it again from a scrubbed copy
 		// in case the body echoes a credential.
-		if _, scrubbedErr := parseCounts(c.scrub(body)); scrubbedErr != nil {
+		if _, scrubbedErr := parseCounts(ctx, c.scrub(body), req.Top); scrubbedErr != nil {
 			err = scrubbedErr
 		} else {
 			err = errors.New("expected a JSON object of counts")
@@ -62,42 +67,96 @@ func (c *Client) ValuesWithCount(ctx context.Context, req ValuesRequest) (map[st
 	return counts, nil
 }
 
-// parseCounts reads {"<key>": <count>, ...}: a JSON object of non-negative
-// integers. Anything else (an HTML page, an array, strings, fractions) is an
-// error that says what was expected. A key given twice counts with its last
-// value, as encoding/json reads objects.
-func parseCounts(body []byte) (map[string]int64, error) {
+// maxCount bounds a bucket's count: 2^53, the largest integer a float64
+// (a Prometheus sample) holds exactly, and far beyond any SIEM. Sums of
+// such counts cannot overflow an int64 either.
+const maxCount = 1 << 53
+
+// parseCounts reads {"<key>": <count>, ...}: a JSON object of at most top
+// non-negative integers (a terms aggregation never answers more buckets
+// than asked). Anything else (an HTML page, an array, strings, fractions,
+// more keys, a count past maxCount) is an error that says what was
+// expected. It reads the object as a stream and stops at the first key
+// too many, so an answer of a million buckets costs neither time nor
+// memory; it gives up when ctx ends. A key given twice counts with its
+// last value, as encoding/json reads objects.
+func parseCounts(ctx context.Context, body []byte, top int) (map[string]int64, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil || raw == nil {
-		return nil, fmt.Errorf("expected a JSON object of counts, got %s", snippet(body))
+	notObject := func() error { return fmt.Errorf("expected a JSON object of counts, got %s", snippet(body)) }
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, notObject()
+	}
+	counts := map[string]int64{}
+	var sum int64
+	for pairs := 0; ; pairs++ {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notObject()
+		}
+		if tok == json.Delim('}') {
+			break
+		}
+		if pairs%1024 == 1023 && ctx.Err() != nil {
+			return nil, fmt.Errorf("expected the counts read before the deadline: %w", context.Cause(ctx))
+		}
+		if pairs >= top {
+			return nil, errTooManyBuckets(top)
+		}
+		key, _ := tok.(string) // an object's tokens alternate key, value
+		if tok, err = dec.Token(); err != nil {
+			return nil, notObject()
+		}
+		n, err := countOf(key, tok)
+		if err != nil {
+			return nil, err
+		}
+		sum -= counts[key] // a repeated key replaces its count
+		if sum += n; sum > math.MaxInt64-maxCount {
+			return nil, fmt.Errorf("expected counts whose total fits an int64")
+		}
+		counts[key] = n
 	}
 	// More() misses a stray ] or }; only the end of input will do.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("expected one JSON object of counts, got trailing data after it")
 	}
-	counts := make(map[string]int64, len(raw))
-	for key, v := range raw {
-		n, ok := v.(json.Number)
-		if !ok {
-			return nil, fmt.Errorf("count for key %q is %s, expected an integer", truncateKey(key), jsonKind(v))
-		}
-		i, err := n.Int64()
-		if err != nil {
-			// Some serialisers write 12.0; accept whole floats only.
-			f, ferr := n.Float64()
-			if ferr != nil || f != math.Trunc(f) || f < 0 || f > math.MaxInt64/2 {
-				return nil, fmt.Errorf("count for key %q is %s, expected a non-negative integer", truncateKey(key), n.String())
-			}
-			i = int64(f)
-		}
-		if i < 0 {
-			return nil, fmt.Errorf("count for key %q is %d, expected a non-negative integer", truncateKey(key), i)
-		}
-		counts[key] = i
-	}
 	return counts, nil
+}
+
+// errTooManyBuckets is an answer with more buckets than the top asked for.
+type errTooManyBuckets int
+
+func (e errTooManyBuckets) Error() string {
+	return fmt.Sprintf("expected at most %d buckets (the top asked for), got more", int(e))
+}
+
+// countOf reads one bucket's count token.
+func countOf(key string, tok json.Token) (int64, error) {
+	if d, ok := tok.(json.Delim); ok {
+		kind := "an object"
+		if d == '[' {
+			kind = "an array"
+		}
+		return 0, fmt.Errorf("count for key %q is %s, expected an integer", truncateKey(key), kind)
+	}
+	n, ok := tok.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("count for key %q is %s, expected an integer", truncateKey(key), jsonKind(tok))
+	}
+	i, err := n.Int64()
+	if err != nil {
+		// Some serialisers write 12.0; accept whole floats only.
+		f, ferr := n.Float64()
+		if ferr != nil || f != math.Trunc(f) || f < 0 || f > maxCount {
+			return 0, fmt.Errorf("count for key %q is %s, expected a non-negative integer up to 2^53", truncateKey(key), n.String())
+		}
+		i = int64(f)
+	}
+	if i < 0 || i > maxCount {
+		return 0, fmt.Errorf("count for key %q is %d, expected a non-negative integer up to 2^53", truncateKey(key), i)
+	}
+	return i, nil
 }
 
 func jsonKind(v any) string {

@@ -78,3 +78,18 @@ func (s *Server) BadCredentialsAs(status int) func(http.ResponseWriter, *http.Re
 		return true
 	}
 }
+
+// DataAnswer is a fault for SetFault: every POST to path (say
+// "/api/elasticsearch/property/values-with-count") is answered 200 with
+// body as JSON, whatever it asked: a hostile or broken UTMStack's answer
+// (far more buckets than asked, counts near MaxInt64, a @timestamp in
+// year 2300). Other requests go through.
+func DataAnswer(path string, body []byte) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost || r.URL.Path != path {
+			return false
+		}
+		writeRawJSON(w, http.StatusOK, body)
+		return true
+	}
+}
