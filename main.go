@@ -142,7 +142,7 @@ func main() {
 		})
 	}
 
-	server := &http.Server{Handler: mux}
+	server := newHTTPServer(mux)
 	if err := web.ListenAndServe(server, webFlags, logger); err != nil {
 		logger.Error("HTTP server stopped", "err", err)
 		os.Exit(1)
