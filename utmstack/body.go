@@ -2,11 +2,15 @@ package utmstack
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -65,17 +69,79 @@ func describeBody(body []byte) string {
 var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){0,2}`)
 
 // scrub blanks out what must never be quoted from an answer: the
-// configured credential and anything shaped like a JWT. An error page or a
-// proxy that echoes the request would otherwise carry them into the log.
+// configured credentials, in every form the client itself sends them
+// (secretForms), and anything shaped like a JWT. An error page or a proxy
+// that echoes the request would otherwise carry them into the log.
 func (c *Client) scrub(body []byte) []byte {
 	out := jwtPattern.ReplaceAllLiteral(body, []byte(redacted))
-	if c.secret != "" {
-		out = bytes.ReplaceAll(out, []byte(c.secret), []byte(redacted))
+	for _, s := range c.secrets {
+		out = bytes.ReplaceAll(out, []byte(s), []byte(redacted))
 	}
 	return out
 }
 
 func (c *Client) scrubText(s string) string { return string(c.scrub([]byte(s))) }
+
+// maxQuotedHeader bounds what an error quotes of a header such as
+// X-UtmStack-error: an answer can carry megabytes there, and each error
+// is logged.
+const maxQuotedHeader = 512
+
+// quoteHeader is a header value fit for an error message: scrubbed, then
+// cut to maxQuotedHeader bytes, marked as cut. Scrubbing first: a cut
+// could leave the start of a secret that no longer matches.
+func (c *Client) quoteHeader(v string) string {
+	s := c.scrubText(v)
+	if len(s) <= maxQuotedHeader {
+		return s
+	}
+	cut := s[:maxQuotedHeader]
+	for len(cut) > 0 && !utf8.ValidString(cut) {
+		cut = cut[:len(cut)-1]
+	}
+	return fmt.Sprintf("%s… (cut, %d bytes in all)", cut, len(s))
+}
+
+// secretForms lists each credential as the client sends it, and as a
+// server or proxy could echo it back: the value itself, JSON-escaped as in
+// the login body (json.Marshal writes <, > and & as \u003c...), URL-encoded,
+// and for the proxy's user info the Basic header it becomes.
+func secretForms(secret string, proxy *url.URL) []string {
+	var forms []string
+	add := func(s string) {
+		if s != "" && !slices.Contains(forms, s) {
+			forms = append(forms, s)
+		}
+	}
+	addForms := func(s string) {
+		if s == "" {
+			return
+		}
+		add(s)
+		if q, err := json.Marshal(s); err == nil {
+			add(string(q[1 : len(q)-1]))
+		}
+		var plain bytes.Buffer
+		enc := json.NewEncoder(&plain)
+		enc.SetEscapeHTML(false)
+		if enc.Encode(s) == nil {
+			add(strings.TrimSuffix(strings.TrimSpace(plain.String()), `"`)[1:])
+		}
+		add(url.QueryEscape(s))
+		add(url.PathEscape(s))
+	}
+	addForms(secret)
+	if proxy != nil && proxy.User != nil {
+		user := proxy.User.Username()
+		password, _ := proxy.User.Password()
+		addForms(password)
+		add(base64.StdEncoding.EncodeToString([]byte(user + ":" + password)))
+		add(proxy.User.String())
+	}
+	// Longest first: a form that contains another is blanked whole.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	return forms
+}
 
 // snippet quotes the start of a body for error messages about data answers,
 // which hold no credentials: enough to recognise an HTML error page.

@@ -92,7 +92,7 @@ type Client struct {
 	now       func() time.Time
 	maxBody   int64
 	userAgent string
-	secret    string // the configured credential, kept out of quoted answers
+	secrets   []string // the credentials in every form sent, kept out of quoted answers
 	oneLogin  bool
 	ledger    *LoginLedger
 	// loginTimeout bounds a login, whoever waits for it.
@@ -122,7 +122,7 @@ func New(opts Options) (*Client, error) {
 		now:          opts.Now,
 		maxBody:      opts.MaxBodyBytes,
 		userAgent:    opts.UserAgent,
-		secret:       opts.Credentials.Secret.Reveal(),
+		secrets:      secretForms(opts.Credentials.Secret.Reveal(), opts.HTTP.ProxyURL.URL),
 		oneLogin:     opts.OneLogin,
 		ledger:       opts.Ledger,
 		loginTimeout: opts.LoginTimeout,
@@ -173,7 +173,7 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		}
 		// The path only: a query string could carry anything.
 		return fmt.Errorf("refusing HTTP %d redirect of %s %s to %s: it would be sent as a %s without its body",
-			status, prev.Method, prev.URL.Path, c.scrubText(req.URL.Path), req.Method)
+			status, prev.Method, prev.URL.Path, c.quoteHeader(req.URL.Path), req.Method)
 	}
 	if len(via) >= 5 {
 		return errors.New("stopped after 5 redirects")
@@ -304,7 +304,7 @@ func (c *Client) Unauthorized() uint64 { return c.unauthorized.Load() }
 // judge turns a data answer into the answer or an error.
 func (c *Client) judge(ctx context.Context, ac apiCall, resp *response, cred credential) (*response, error) {
 	endpoint := ac.endpoint
-	utmErr := c.scrubText(resp.header.Get("X-UtmStack-error"))
+	utmErr := c.quoteHeader(resp.header.Get("X-UtmStack-error"))
 	switch {
 	case resp.status == http.StatusOK:
 		c.rejections.reset()

@@ -28,7 +28,7 @@ func (c *Client) CountIncidents(ctx context.Context, status string) (int64, erro
 	n, err := strconv.ParseInt(strings.TrimSpace(header), 10, 64)
 	if err != nil || n < 0 {
 		return 0, &Error{Endpoint: endpointIncidents, Status: resp.status,
-			Err: fmt.Errorf("X-Total-Count is %q, expected a whole number of incidents", c.scrubText(truncateKey(header)))}
+			Err: fmt.Errorf("X-Total-Count is %q, expected a whole number of incidents", truncateKey(c.scrubText(header)))}
 	}
 	return n, nil
 }

@@ -294,7 +294,8 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 	if err != nil {
 		return "", tokenClaims{}, ReasonError, err
 	}
-	utmErr := a.c.scrubText(resp.header.Get("X-UtmStack-error"))
+	rawErr := resp.header.Get("X-UtmStack-error") // judged whole, quoted cut
+	utmErr := a.c.quoteHeader(rawErr)
 	fail := func(reason Reason, msg string) (string, tokenClaims, Reason, error) {
 		return "", tokenClaims{}, reason, &Error{Endpoint: endpointAuthenticate, Status: resp.status, UTMStackError: utmErr, Err: errors.New(msg)}
 	}
@@ -309,9 +310,9 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 		// a rate-limiting proxy answers it too, sometimes with Retry-After.
 		// Either way a login sent meanwhile is refused unread.
 		return locked("too many logins: UTMStack (v12 blocks an IP after 9 failed logins) or a proxy in front of it refuses logins from this IP for now")
-	case resp.status == http.StatusLocked || mentionsBlock(utmErr) || (resp.status == http.StatusUnauthorized && mentionsBlock(string(resp.body))):
+	case resp.status == http.StatusLocked || mentionsBlock(rawErr) || (resp.status == http.StatusUnauthorized && mentionsBlock(string(resp.body))):
 		return locked("UTMStack blocks this IP after 10 failed logins, for 10 minutes")
-	case resp.status == http.StatusUnauthorized && strings.Contains(strings.ToLower(utmErr), "not found"):
+	case resp.status == http.StatusUnauthorized && strings.Contains(strings.ToLower(rawErr), "not found"):
 		// v11.0.x: the password check passed, the lookup by the name as
 		// sent did not.
 		if strings.Contains(a.username, "@") {
@@ -322,7 +323,7 @@ func (a *passwordAuth) attempt(ctx context.Context) (string, tokenClaims, Reason
 		return fail(ReasonBadCredentials, fmt.Sprintf("bad credentials for user %q", a.username))
 	case resp.status == http.StatusForbidden:
 		return fail(ReasonForbidden, "login refused")
-	case resp.status >= http.StatusInternalServerError && saysBadCredentials(utmErr, resp.body):
+	case resp.status >= http.StatusInternalServerError && saysBadCredentials(rawErr, resp.body):
 		// UTMStack's catch-all handler answers 500 for a refused password
 		// that reached it wrapped; it still counted toward the lock-out.
 		return fail(ReasonBadCredentials, fmt.Sprintf("bad credentials for user %q (UTMStack said so with HTTP %d)", a.username, resp.status))
