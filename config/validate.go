@@ -331,11 +331,12 @@ func parseAbsolute(p *problems, key, raw, example string) (*url.URL, bool) {
 			p.add(key, "not a valid URL (the value is not shown because it may contain credentials)")
 			return nil, false
 		}
+		// Nor the value itself: its query or fragment may hold a token.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		p.add(key, "%q is not a valid URL: %s", raw, err)
+		p.add(key, "not a valid URL: %s (the value is not shown: it may hold a token)", err)
 		return nil, false
 	}
 	shown := shownURL(u, raw)

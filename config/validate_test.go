@@ -78,7 +78,11 @@ func TestValidationRules(t *testing.T) {
 		{"url fragment", "utmstack: {url: 'https://h#top'}\n",
 			[]string{`utmstack.url: "https://h#xxxxx" must not have a fragment (not shown: it may carry a token)`}},
 		{"url unparsable", "utmstack: {url: 'https://h/%zz'}\n",
-			[]string{`utmstack.url: "https://h/%zz" is not a valid URL: invalid URL escape "%zz"`}},
+			[]string{`utmstack.url: not a valid URL: invalid URL escape "%zz" (the value is not shown: it may hold a token)`}},
+		{"url unparsable with a token in its query", "utmstack: {url: 'https://h/%zz?access_token=tok-s3cr3t'}\n",
+			[]string{`utmstack.url: not a valid URL: invalid URL escape "%zz" (the value is not shown: it may hold a token)`}},
+		{"proxy_url unparsable with a token in its fragment", "utmstack: {url: 'https://h', proxy_url: 'http://proxy:3128/#tok-s3cr3t%zz'}\n",
+			[]string{`utmstack.proxy_url: not a valid URL: invalid URL escape "%zz" (the value is not shown: it may hold a token)`}},
 		{"url unparsable with credentials", "utmstack: {url: 'https://u:hunter22@h/%zz'}\n",
 			[]string{`utmstack.url: not a valid URL (the value is not shown because it may contain credentials)`}},
 
