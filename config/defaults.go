@@ -48,10 +48,11 @@ func defaultDefaults() Defaults {
 
 // DefaultQueries is the set used when the file has no `queries`. It mirrors
 // UTMStack's alert view: every alert of the window, with the newest alert's
-// time (a silent alert pipeline shows), and the open ones, with the oldest
-// open alert's time (a missed triage target shows). Both inherit d, so
-// `defaults` also shapes the built-in set (the open filter uses
-// d.Fields.Status), and breakdowns, so a redefined rule breakdown applies.
+// time (a silent alert pipeline shows), and the open ones of all time (an
+// open alert stays open however old it is), with the oldest open alert's
+// time (a missed triage target shows). Both inherit d (the open filter
+// uses d.Fields.Status), and breakdowns, so a redefined rule breakdown
+// applies.
 func DefaultQueries(d Defaults, breakdowns map[string]Breakdown) []Query {
 	// The names are all known: resolveBy reports no problem.
 	by := func(q Query, names ...string) []Breakdown { return resolveBy(&problems{}, "", names, q, breakdowns) }
@@ -63,7 +64,8 @@ func DefaultQueries(d Defaults, breakdowns map[string]Breakdown) []Query {
 
 	open := fromDefaults(d)
 	open.Name = "open"
-	open.Help = fmt.Sprintf("Open alerts (status %d) %s, by severity, country and rule.", statusOpen, windowPhrase(d.Window))
+	open.Window = 0
+	open.Help = fmt.Sprintf("Open alerts (status %d) %s, by severity, country and rule.", statusOpen, windowPhrase(open.Window))
 	// int, the type YAML gives `value: 2`, so both paths send the same JSON.
 	open.Filters = []utmstack.Filter{{Field: d.Fields.Status, Operator: "IS", Value: statusOpen}}
 	open.By = by(open, BySeverity, ByCountry, "rule")
