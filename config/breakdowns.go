@@ -31,7 +31,7 @@ var reservedBreakdownNames = []string{BySeverity, ByStatus, ByCountry, "query", 
 func resolveBreakdowns(p *problems, raws map[string]rawBreakdown) map[string]Breakdown {
 	out := maps.Clone(builtInBreakdowns)
 	for _, name := range slices.Sorted(maps.Keys(raws)) {
-		r, key := raws[name], "breakdowns."+name
+		r, key := raws[name], joinKey("breakdowns", name)
 		switch {
 		case !queryNameRE.MatchString(name):
 			p.add(key, "%q is not a valid breakdown name: it must match %s (it becomes the label name and the metric utmstack_alerts_by_<name>)", name, queryNameRE)
@@ -44,7 +44,7 @@ func resolveBreakdowns(p *problems, raws map[string]rawBreakdown) map[string]Bre
 		if b.Field == "" {
 			p.add(key+".field", "required: a keyword or numeric field of the alert documents, e.g. name.keyword")
 		}
-		b.Top = resolveInt(p, key+".top", r.Top, defaultBreakdownTop, 1, maxBreakdownTop)
+		b.Top = resolveInt(p, key+".top", &r.Top, defaultBreakdownTop, 1, maxBreakdownTop)
 		out[name] = b
 	}
 	return out

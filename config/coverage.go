@@ -1,13 +1,60 @@
 package config
 
-import "time"
+import (
+	"time"
 
-// Coverage says what the exporter reads of UTMStack's own coverage: when
-// each log source last sent a log, and the state of each agent. The zero
-// value reads nothing.
+	"go.yaml.in/yaml/v3"
+)
+
+// Coverage says whether and how often UTMStack's view of its own coverage
+// is read: when each log source last sent a log, and each agent's status.
+// One setting for the top-level UTMStack and every target.
 type Coverage struct {
-	DataSources    bool
-	MaxDataSources int // per-source series kept, the most overdue first
+	DataSources bool
+	// MaxDataSources is how many sources get series of their own (the
+	// most overdue first); the counts by state cover every source.
+	MaxDataSources int
 	Agents         bool
-	Interval       time.Duration // read at most this often
+	// Interval is the least time between two reads; in between, the last
+	// answer is served.
+	Interval time.Duration
+}
+
+type rawCoverage struct {
+	DataSources    *bool     `yaml:"data_sources"`
+	MaxDataSources yaml.Node `yaml:"max_data_sources"`
+	Agents         *bool     `yaml:"agents"`
+	Interval       yaml.Node `yaml:"interval"`
+}
+
+const (
+	defaultMaxDataSources = 1000
+	maxDataSources        = 10_000
+	defaultCoverageEvery  = time.Minute
+	// Agents by version: the ten most common and other.
+	agentVersionsKept = 10
+)
+
+func resolveCoverage(p *problems, r rawCoverage) Coverage {
+	return Coverage{
+		DataSources:    r.DataSources == nil || *r.DataSources,
+		MaxDataSources: resolveInt(p, "coverage.max_data_sources", &r.MaxDataSources, defaultMaxDataSources, 1, maxDataSources),
+		Agents:         r.Agents == nil || *r.Agents,
+		Interval:       resolveDuration(p, "coverage.interval", &r.Interval, defaultCoverageEvery, true, ""),
+	}
+}
+
+// MaxSeries is the most coverage series one answer can hold, given the
+// most data types that get series of their own (dataTypes): two per kept
+// source and three states per data type, the agents by status and by
+// version, and utmstack_coverage_up for each kind read.
+func (c Coverage) MaxSeries(dataTypes int) int {
+	n := 0
+	if c.DataSources {
+		n += 1 + 2*c.MaxDataSources + 3*dataTypes
+	}
+	if c.Agents {
+		n += 1 + 3 + agentVersionsKept + 1
+	}
+	return n
 }
