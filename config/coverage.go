@@ -7,17 +7,12 @@ import (
 )
 
 // Coverage says whether and how often UTMStack's view of its own coverage
-// is read: when each log source last sent a log, and each agent's status.
-// One setting for the top-level UTMStack and every target.
+// is read: when each log source last sent a log, each agent's status.
 type Coverage struct {
-	DataSources bool
-	// MaxDataSources is how many sources get series of their own (the
-	// most overdue first); the counts by state cover every source.
-	MaxDataSources int
+	DataSources    bool
+	MaxDataSources int // sources with series of their own; the counts cover all
 	Agents         bool
-	// Interval is the least time between two reads; in between, the last
-	// answer is served.
-	Interval time.Duration
+	Interval       time.Duration // the least time between two reads
 }
 
 type rawCoverage struct {

@@ -209,11 +209,12 @@ func (ps places) walk(path string, n *yaml.Node, p *problems) (stops bool) {
 	case yaml.ScalarNode:
 		_, known := commoncfg.TLSVersions[n.Value]
 		version := strings.HasSuffix(path, "tls_config.min_version") || strings.HasSuffix(path, "tls_config.max_version")
-		if n.Style&yaml.TaggedStyle != 0 && n.Decode(new(any)) != nil {
+		switch {
+		case n.Style&yaml.TaggedStyle != 0 && n.Decode(new(any)) != nil:
 			p.add(path, "%s does not match its tag %s; remove the tag (line %d)", describe(path, n), n.ShortTag(), n.Line)
-		} else if version && !known {
+		case version && !known:
 			p.add(path, "%q is not a TLS version; accepted: %s (line %d)", n.Value, strings.Join(slices.Sorted(maps.Keys(commoncfg.TLSVersions)), ", "), n.Line)
-		} else {
+		default:
 			return false
 		}
 		return true

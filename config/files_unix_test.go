@@ -20,7 +20,7 @@ func mkfifo(t *testing.T) string {
 	}
 	t.Cleanup(func() {
 		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			w.Close()
+			_ = w.Close()
 		}
 	})
 	return fifo

@@ -47,7 +47,7 @@ func TestReadingGivesUpAtTheDeadline(t *testing.T) {
 		if waited := time.Since(start); waited != loadTimeout {
 			t.Errorf("gave up after %v, want %v", waited, loadTimeout)
 		}
-		if err := timely(time.Now().Add(loadTimeout), func() error { return errors.ErrUnsupported }); err != errors.ErrUnsupported {
+		if err := timely(time.Now().Add(loadTimeout), func() error { return errors.ErrUnsupported }); !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("a read that ends: error %v", err)
 		}
 	})
@@ -56,7 +56,9 @@ func TestReadingGivesUpAtTheDeadline(t *testing.T) {
 // Counts have limits, each named in its error, and the rest of the file is
 // not resolved then: a file of 1.3 million queries fails fast and small.
 func TestCountLimits(t *testing.T) {
-	items := func(n int, item string) string { return "[" + strings.TrimSuffix(strings.Repeat(item+", ", n), ", ") + "]" }
+	items := func(n int, item string) string {
+		return "[" + strings.TrimSuffix(strings.Repeat(item+", ", n), ", ") + "]"
+	}
 	queries := func(n int) string { // distinct names are not needed: no query is resolved
 		return items(n, "{name: q}")
 	}

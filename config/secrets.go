@@ -183,11 +183,12 @@ func (s secretSpec) read(p *problems, prefix string, getenv func(string) (string
 			value, _, _ = strings.Cut(string(data), "\n")
 			value = strings.TrimSuffix(value, "\r")
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			p.add(key, "cannot read the %s: %s; %s", s.what, err, s.ways(useEnv)) // names the file, never the content
-		} else if strings.TrimSpace(value) == "" {
+		case strings.TrimSpace(value) == "":
 			p.add(key, "%q is empty; %s", s.file, s.ways(useEnv))
-		} else {
+		default:
 			return value, s.fileKey + " " + s.file, key, true
 		}
 	case s.inline != "":
