@@ -468,7 +468,7 @@ func TestMinIntervalReusesRecentResults(t *testing.T) {
 # HELP utmstack_alerts Alerts matching the query.
 # TYPE utmstack_alerts gauge
 utmstack_alerts{query="all"} 8
-utmstack_alerts{query="open"} 4
+utmstack_alerts{query="open"} 5
 `
 	h.scrape(t, want, "utmstack_alerts")
 	h.clock.Advance(29 * time.Second)

@@ -214,12 +214,12 @@ func TestVersionReadEveryTenMinutesAndAfterA401(t *testing.T) {
 
 func TestIndexAlertsEveryFiveMinutes(t *testing.T) {
 	h := newHarness(t, ruleAlerts(), "defaults: {window: 1h}\n")
-	var counts atomic.Int64 // values-with-count calls without a window: the index counts
+	var counts atomic.Int64 // values-with-count calls without a filter: the index counts
 	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == dataPath {
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			if !bytes.Contains(body, []byte("@timestamp")) {
+			if !bytes.Contains(body, []byte(`"operator"`)) {
 				counts.Add(1)
 			}
 		}
