@@ -26,8 +26,6 @@ const (
 	defaultMaxDataSources = 1000
 	maxDataSources        = 10_000
 	defaultCoverageEvery  = time.Minute
-	// Agents by version: the ten most common and other.
-	agentVersionsKept = 10
 )
 
 func resolveCoverage(p *problems, r rawCoverage) Coverage {
@@ -37,19 +35,4 @@ func resolveCoverage(p *problems, r rawCoverage) Coverage {
 		Agents:         r.Agents == nil || *r.Agents,
 		Interval:       resolveDuration(p, "coverage.interval", &r.Interval, defaultCoverageEvery, true, ""),
 	}
-}
-
-// MaxSeries is the most coverage series one answer can hold, given the
-// most data types that get series of their own (dataTypes): two per kept
-// source and three states per data type, the agents by status and by
-// version, and utmstack_coverage_up for each kind read.
-func (c Coverage) MaxSeries(dataTypes int) int {
-	n := 0
-	if c.DataSources {
-		n += 1 + 2*c.MaxDataSources + 3*dataTypes
-	}
-	if c.Agents {
-		n += 1 + 3 + agentVersionsKept + 1
-	}
-	return n
 }

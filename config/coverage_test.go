@@ -40,21 +40,3 @@ func TestCoverageErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestCoverageMaxSeries(t *testing.T) {
-	for _, tc := range []struct {
-		c         Coverage
-		dataTypes int
-		want      int
-	}{
-		{Coverage{}, 40, 0},
-		// up, 2 per source kept, 3 states per data type
-		{Coverage{DataSources: true, MaxDataSources: 1000}, 40, 1 + 2000 + 120},
-		// up, 3 statuses, 10 versions and other
-		{Coverage{Agents: true}, 40, 1 + 3 + 11},
-	} {
-		if got := tc.c.MaxSeries(tc.dataTypes); got != tc.want {
-			t.Errorf("%+v.MaxSeries(%d) = %d, want %d", tc.c, tc.dataTypes, got, tc.want)
-		}
-	}
-}
