@@ -248,7 +248,9 @@ utmstack_query_last_success_timestamp_seconds{query="open"} 1.795176e+09
 utmstack_exporter_logins_total 1
 # HELP utmstack_exporter_upstream_requests_total HTTP requests made to UTMStack, by endpoint and status code (error: no answer).
 # TYPE utmstack_exporter_upstream_requests_total counter
+utmstack_exporter_upstream_requests_total{code="200",endpoint="agent_manager_agents"} 1
 utmstack_exporter_upstream_requests_total{code="200",endpoint="authenticate"} 1
+utmstack_exporter_upstream_requests_total{code="200",endpoint="utm_data_input_statuses"} 1
 utmstack_exporter_upstream_requests_total{code="200",endpoint="utm_incidents"} 4
 utmstack_exporter_upstream_requests_total{code="200",endpoint="values_with_count"} 7
 `, "utmstack_alerts", "utmstack_alerts_by_severity", "utmstack_alerts_by_status", "utmstack_alerts_by_country",
@@ -468,7 +470,7 @@ func TestMinIntervalReusesRecentResults(t *testing.T) {
 # HELP utmstack_alerts Alerts matching the query.
 # TYPE utmstack_alerts gauge
 utmstack_alerts{query="all"} 8
-utmstack_alerts{query="open"} 4
+utmstack_alerts{query="open"} 5
 `
 	h.scrape(t, want, "utmstack_alerts")
 	h.clock.Advance(29 * time.Second)

@@ -92,7 +92,7 @@ func TestTLSWithCAFile(t *testing.T) {
 	h.scrape(t, upOne+`# HELP utmstack_alerts Alerts matching the query.
 # TYPE utmstack_alerts gauge
 utmstack_alerts{query="all"} 8
-utmstack_alerts{query="open"} 4
+utmstack_alerts{query="open"} 5
 `, "utmstack_up", "utmstack_alerts")
 	if strings.Contains(h.logs.String(), "verification of UTMStack is disabled") {
 		t.Fatal("a verified connection was logged as unverified")

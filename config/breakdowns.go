@@ -7,8 +7,7 @@ import (
 	"strings"
 )
 
-// Built-in breakdowns by a field of UTMStack v11's alert documents (their
-// .keyword subfields; see README, "UTMStack v10 and v11"). A definition of
+// Built-in breakdowns by fields of UTMStack v11's alert documents; one of
 // the same name under `breakdowns` replaces one.
 var builtInBreakdowns = map[string]Breakdown{
 	"rule":        {Name: "rule", Field: "name.keyword", Top: defaultBreakdownTop},
@@ -17,21 +16,16 @@ var builtInBreakdowns = map[string]Breakdown{
 	"technique":   {Name: "technique", Field: "technique.keyword", Top: defaultBreakdownTop},
 }
 
-const (
-	defaultBreakdownTop = 10
-	maxBreakdownTop     = 100
-)
+const defaultBreakdownTop, maxBreakdownTop = 10, 100
 
 // reservedBreakdownNames cannot name a breakdown: the three with values of
 // their own, the query label, and labels Prometheus gives a meaning.
 var reservedBreakdownNames = []string{BySeverity, ByStatus, ByCountry, "query", "job", "instance", "le", "quantile", "alertname"}
 
-// resolveBreakdowns returns the built-in breakdowns with the file's own
-// added or in their place.
 func resolveBreakdowns(p *problems, raws map[string]rawBreakdown) map[string]Breakdown {
 	out := maps.Clone(builtInBreakdowns)
 	for _, name := range slices.Sorted(maps.Keys(raws)) {
-		r, key := raws[name], "breakdowns."+name
+		r, key := raws[name], joinKey("breakdowns", name)
 		switch {
 		case !queryNameRE.MatchString(name):
 			p.add(key, "%q is not a valid breakdown name: it must match %s (it becomes the label name and the metric utmstack_alerts_by_<name>)", name, queryNameRE)
@@ -44,7 +38,7 @@ func resolveBreakdowns(p *problems, raws map[string]rawBreakdown) map[string]Bre
 		if b.Field == "" {
 			p.add(key+".field", "required: a keyword or numeric field of the alert documents, e.g. name.keyword")
 		}
-		b.Top = resolveInt(p, key+".top", r.Top, defaultBreakdownTop, 1, maxBreakdownTop)
+		b.Top = resolveInt(p, key+".top", &r.Top, defaultBreakdownTop, 1, maxBreakdownTop)
 		out[name] = b
 	}
 	return out
@@ -53,29 +47,24 @@ func resolveBreakdowns(p *problems, raws map[string]rawBreakdown) map[string]Bre
 // resolveBy turns a query's `by` into its breakdowns: severity, status and
 // country take the query's fields, any other name one of breakdowns.
 func resolveBy(p *problems, key string, by []string, q Query, breakdowns map[string]Breakdown) []Breakdown {
+	own := map[string]Breakdown{BySeverity: {Name: BySeverity, Field: q.Fields.Severity}, ByStatus: {Name: ByStatus, Field: q.Fields.Status},
+		ByCountry: {Name: ByCountry, Field: q.Fields.Country, Top: q.TopCountries}}
 	out := make([]Breakdown, 0, len(by))
 	first := map[string]int{}
 	for i, name := range by {
 		at := fmt.Sprintf("%s[%d]", key, i)
-		if j, dup := first[name]; dup {
-			p.add(at, "%q is listed twice (also at by[%d])", name, j)
-			continue
+		b, ok := own[name]
+		if !ok {
+			b, ok = breakdowns[name]
 		}
-		first[name] = i
-		switch name {
-		case BySeverity:
-			out = append(out, Breakdown{Name: name, Field: q.Fields.Severity})
-		case ByStatus:
-			out = append(out, Breakdown{Name: name, Field: q.Fields.Status})
-		case ByCountry:
-			out = append(out, Breakdown{Name: name, Field: q.Fields.Country, Top: q.TopCountries})
+		switch j, dup := first[name]; {
+		case dup:
+			p.add(at, "%q is listed twice (also at by[%d])", name, j)
+		case !ok:
+			accepted := append([]string{BySeverity, ByStatus, ByCountry}, slices.Sorted(maps.Keys(breakdowns))...)
+			p.add(at, "%q is not a breakdown; accepted: %s (define others under breakdowns)", name, strings.Join(accepted, ", "))
 		default:
-			b, ok := breakdowns[name]
-			if !ok {
-				accepted := append([]string{BySeverity, ByStatus, ByCountry}, slices.Sorted(maps.Keys(breakdowns))...)
-				p.add(at, "%q is not a breakdown; accepted: %s (define others under breakdowns)", name, strings.Join(accepted, ", "))
-				continue
-			}
+			first[name] = i
 			out = append(out, b)
 		}
 	}

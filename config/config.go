@@ -5,10 +5,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -22,27 +22,21 @@ import (
 type Config struct {
 	UTMStack UTMStack
 	Defaults Defaults
-	// Queries is the file's own list, or the built-in set (DefaultQueries)
-	// when the file has no `queries` key.
-	Queries []Query
-	// Breakdowns are the built-in breakdowns by a field, with the file's
-	// own definitions added or in their place, by name.
+	Queries  []Query // the file's own, or the built-in set (DefaultQueries)
+	// Breakdowns are the built-in ones, with the file's own added or in
+	// their place, by name.
 	Breakdowns map[string]Breakdown
-	// Incidents says whether UTMStack's incidents are counted by status.
-	Incidents bool
-	// Coverage says what is read of UTMStack's log sources and agents.
-	Coverage Coverage
-	// Targets are the further instances /probe?target=<name> serves.
-	Targets map[string]Target
-	// Notices are things about a valid file its author may want to know,
-	// such as an environment variable that is set but not used, each as
-	// "<key path>: <message>". --config.check prints them and every load
-	// logs them. They never hold a secret.
+	Incidents  bool              // count UTMStack's incidents by status
+	Targets    map[string]Target // the instances /probe?target=<name> serves
+	Coverage   Coverage          // for the top-level UTMStack and every target
+	// Notices are facts about a valid file its author may want to know
+	// ("<key path>: <message>"), such as an environment variable set and
+	// not used. --config.check prints them, every load logs them. Never a
+	// secret.
 	Notices []string
 }
 
-// Target is one named UTMStack instance for /probe, with its own client
-// settings and its own queries or, when it names none, the top-level ones.
+// Target is one UTMStack for /probe, with its own queries or the top-level ones.
 type Target struct {
 	Name     string
 	UTMStack UTMStack
@@ -65,13 +59,13 @@ type Auth struct {
 	Method   utmstack.AuthMethod
 	Username string // only for utmstack.AuthPassword
 	Secret   utmstack.Secret
-	// Source says where Secret came from, for messages and logs; never the
-	// value: "password_file /path", "inline password", "env UTMSTACK_PASSWORD".
+	// Source says where Secret came from, never the value: "password_file
+	// /path", "inline password", "env UTMSTACK_PASSWORD".
 	Source string
 }
 
-// IsInline reports whether the secret was written in the configuration file
-// itself, which works but is discouraged; callers may want to warn.
+// IsInline reports a secret written in the file itself: it works, but is
+// discouraged.
 func (a Auth) IsInline() bool { return strings.HasPrefix(a.Source, "inline ") }
 
 // Fields names the alert document fields the breakdowns aggregate on.
@@ -106,15 +100,11 @@ type Query struct {
 	ExcludeEchoes         bool
 	Fields                Fields
 	TopCountries          int
-	// Filters are the user's own filters, as written. The window, false
-	// positive and echo filters are not in here: round/plan.go adds them.
+	// Filters are the file's own, as written; round/plan.go adds the
+	// window, false positive and echo filters.
 	Filters []utmstack.Filter
-	// By are the query's breakdowns, in `by` order; empty means only the
-	// total utmstack_alerts.
-	By []Breakdown
-	// Ages are AgeOldest and/or AgeNewest: the time of the query's oldest or
-	// newest alert.
-	Ages []string
+	By      []Breakdown // in `by` order; none: only utmstack_alerts
+	Ages    []string    // AgeOldest and/or AgeNewest
 }
 
 // Breakdown is one breakdown of a query's alerts by the values of a field:
@@ -122,8 +112,8 @@ type Query struct {
 type Breakdown struct {
 	Name  string
 	Field string
-	// Top is how many values are kept as labels (the rest are summed as
-	// other): top_countries for country, unused for severity and status.
+	// Top values are kept as labels, the rest summed as other:
+	// top_countries for country, unused for severity and status.
 	Top int
 }
 
@@ -142,27 +132,30 @@ const (
 )
 
 // Load reads the file at path and returns it parsed, secrets read and
-// validated. getenv is os.LookupEnv in production; nil means no environment.
+// validated. getenv is os.LookupEnv in production; nil: no environment.
 func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
-	data, err := os.ReadFile(path)
+	var data []byte
+	err := timely(time.Now().Add(loadTimeout), func() (err error) {
+		data, err = readFile(path, maxFileBytes)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading configuration file: %w", err)
 	}
 	return Parse(data, path, getenv)
 }
 
-// Parse is Load for a file already read. path only appears in messages:
-// relative file names inside the configuration (password_file, ca_file, ...)
-// are relative to the working directory, not to path.
+// Parse is Load for a file already read; path only appears in messages.
+// File names inside (password_file, ca_file, ...) are relative to the
+// working directory.
 func Parse(data []byte, path string, getenv func(string) (string, bool)) (*Config, error) {
 	if getenv == nil {
 		getenv = func(string) (string, bool) { return "", false }
 	}
-	p := &problems{path: path}
+	p := &problems{path: path, deadline: time.Now().Add(loadTimeout)}
 	raw, err := decode(data, p)
 	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("%s: %w", path, err))
-		return nil, p.err()
+		return nil, errors.Join(append(p.errs, fmt.Errorf("%s: %w", path, err))...)
 	}
 	cfg := resolve(raw, getenv, p)
 	if err := p.err(); err != nil {
@@ -175,27 +168,26 @@ func Parse(data []byte, path string, getenv func(string) (string, bool)) (*Confi
 // Summary describes the configuration in one line for --config.check and
 // the reload log. It never contains a secret.
 func (c *Config) Summary() string {
-	var b strings.Builder
-	b.WriteString("url=")
-	if c.UTMStack.URL != nil {
-		b.WriteString(displayURL(c.UTMStack.URL))
+	u, a := c.UTMStack, c.UTMStack.Auth
+	s := "url="
+	if u.URL != nil {
+		s += cut(displayURL(u.URL))
 	}
-	a := c.UTMStack.Auth
-	fmt.Fprintf(&b, " auth=%s(", a.Method)
+	s += " auth=" + string(a.Method) + "("
 	if a.Method == utmstack.AuthPassword {
-		fmt.Fprintf(&b, "user %s, ", a.Username)
+		s += "user " + a.Username + ", "
 	}
-	b.WriteString(a.Source + ")")
-	if c.UTMStack.ProxyURL != nil {
-		b.WriteString(" proxy=" + displayURL(c.UTMStack.ProxyURL))
+	s += cut(a.Source) + ")"
+	if u.ProxyURL != nil {
+		s += " proxy=" + cut(displayURL(u.ProxyURL))
 	}
 	names := make([]string, len(c.Queries))
 	for i, q := range c.Queries {
-		names[i] = q.Name
+		names[i] = cut(q.Name)
 	}
-	b.WriteString(" queries=" + strings.Join(names, ","))
+	s += " queries=" + strings.Join(names, ",")
 	if len(c.Targets) > 0 {
-		b.WriteString(" targets=" + strings.Join(slices.Sorted(maps.Keys(c.Targets)), ","))
+		s += " targets=" + strings.Join(slices.Sorted(maps.Keys(c.Targets)), ",")
 	}
-	return b.String()
+	return s
 }

@@ -14,46 +14,31 @@ const (
 	defaultTimeout        = 10 * time.Second
 	defaultMaxConcurrency = 4
 	defaultMinInterval    = 0
-
-	defaultIndexPattern = "v11-alert-*" // v11; v10 installations use alert-*
-	defaultWindow       = 24 * time.Hour
-	// A minute changes a 24h count by at most the alerts of one minute and
-	// lets OpenSearch's request cache answer repeated and HA-pair scrapes.
-	defaultWindowRounding = time.Minute
-	defaultTopCountries   = 20
-	defaultSeverityField  = "severity"
-	defaultStatusField    = "status"
-	// The adversary's country, as UTMStack's own alert map shows it.
-	defaultCountryField = "adversary.geolocation.countryCode.keyword"
-
-	// UTMStack's AlertStatus OPEN.
-	statusOpen = 2
+	defaultIndexPattern   = "v11-alert-*" // v10 installations: alert-*
+	statusOpen            = 2             // UTMStack's AlertStatus OPEN
 )
 
 func defaultDefaults() Defaults {
 	return Defaults{
-		IndexPattern:          defaultIndexPattern,
-		Window:                defaultWindow,
-		WindowRounding:        defaultWindowRounding,
+		IndexPattern: defaultIndexPattern,
+		Window:       24 * time.Hour,
+		// A minute changes a 24h count by at most the alerts of one minute,
+		// and lets OpenSearch's request cache answer repeated scrapes.
+		WindowRounding:        time.Minute,
 		ExcludeFalsePositives: true,
 		ExcludeEchoes:         true,
-		Fields: Fields{
-			Severity: defaultSeverityField,
-			Status:   defaultStatusField,
-			Country:  defaultCountryField,
-		},
-		TopCountries: defaultTopCountries,
+		// The country is the adversary's, as UTMStack's own alert map shows.
+		Fields:       Fields{Severity: "severity", Status: "status", Country: "adversary.geolocation.countryCode.keyword"},
+		TopCountries: 20,
 	}
 }
 
-// DefaultQueries is the set used when the file has no `queries`. It mirrors
-// UTMStack's alert view: every alert of the window, with the newest alert's
-// time (a silent alert pipeline shows), and the open ones, with the oldest
-// open alert's time (a missed triage target shows). Both inherit d, so
-// `defaults` also shapes the built-in set (the open filter uses
-// d.Fields.Status), and breakdowns, so a redefined rule breakdown applies.
+// DefaultQueries is the set used when the file has no `queries`, as
+// UTMStack's alert view: every alert of the window with the newest one's
+// time (a silent pipeline shows), and the open ones of all time (open
+// however old) with the oldest one's time (a missed triage shows). Both
+// take d and breakdowns, so `defaults` and a redefined rule apply.
 func DefaultQueries(d Defaults, breakdowns map[string]Breakdown) []Query {
-	// The names are all known: resolveBy reports no problem.
 	by := func(q Query, names ...string) []Breakdown { return resolveBy(&problems{}, "", names, q, breakdowns) }
 	all := fromDefaults(d)
 	all.Name = "all"
@@ -63,7 +48,8 @@ func DefaultQueries(d Defaults, breakdowns map[string]Breakdown) []Query {
 
 	open := fromDefaults(d)
 	open.Name = "open"
-	open.Help = fmt.Sprintf("Open alerts (status %d) %s, by severity, country and rule.", statusOpen, windowPhrase(d.Window))
+	open.Window = 0
+	open.Help = fmt.Sprintf("Open alerts (status %d) %s, by severity, country and rule.", statusOpen, windowPhrase(open.Window))
 	// int, the type YAML gives `value: 2`, so both paths send the same JSON.
 	open.Filters = []utmstack.Filter{{Field: d.Fields.Status, Operator: "IS", Value: statusOpen}}
 	open.By = by(open, BySeverity, ByCountry, "rule")

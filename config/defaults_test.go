@@ -146,7 +146,8 @@ func TestDefaultQueries(t *testing.T) {
 	rule := Breakdown{Name: "rule", Field: "name.keyword", Top: 10}
 	all.Name, all.Help = "all", "All alerts of the last day, by severity, status, country and rule."
 	all.By, all.Ages = []Breakdown{severity, status, country, rule}, []string{"newest"}
-	open.Name, open.Help = "open", "Open alerts (status 2) of the last day, by severity, country and rule."
+	open.Name, open.Help = "open", "Open alerts (status 2) of all time, by severity, country and rule."
+	open.Window = 0 // open is open however old
 	open.By, open.Ages = []Breakdown{severity, country, rule}, []string{"oldest"}
 	open.Filters = []utmstack.Filter{{Field: "status", Operator: "IS", Value: 2}}
 	if want := []Query{all, open}; !reflect.DeepEqual(got, want) {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	commoncfg "github.com/prometheus/common/config"
-	"go.yaml.in/yaml/v3"
 )
 
 // Unknown keys are rejected at every depth, with their key path, the keys
@@ -18,7 +17,7 @@ func TestUnknownKeys(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"top level", "utmstack: {url: https://h}\nquery: []\n",
-			`unknown key "query"; accepted: utmstack, defaults, queries, breakdowns, incidents, targets (line 2)`},
+			`unknown key "query"; accepted: utmstack, defaults, queries, breakdowns, incidents, targets, coverage (line 2)`},
 		{"utmstack", "utmstack:\n  url: https://h\n  timout: 5s\n",
 			`utmstack: unknown key "timout"; accepted: url, timeout, max_concurrency, min_interval, auth, tls_config, proxy_url (line 3)`},
 		{"auth", "utmstack:\n  url: https://h\n  auth:\n    user: prometheus\n",
@@ -47,21 +46,6 @@ func TestUnknownKeys(t *testing.T) {
 	}
 }
 
-// TLSConfig's own UnmarshalYAML uses the old func(any) error form. yaml.v3
-// decodes through it with the same decoder, so KnownFields still holds.
-// This guards that fact, should we ever decode into TLSConfig directly.
-func TestOldStyleUnmarshalerStaysStrict(t *testing.T) {
-	var v struct {
-		TLS commoncfg.TLSConfig `yaml:"tls_config"`
-	}
-	dec := yaml.NewDecoder(strings.NewReader("tls_config:\n  ca_file: /x\n  bogus: 1\n"))
-	dec.KnownFields(true)
-	err := dec.Decode(&v)
-	if err == nil || !strings.Contains(err.Error(), "line 3: field bogus not found") {
-		t.Errorf("error %v, want an unknown field error on line 3", err)
-	}
-}
-
 // plainTLS must stay field-for-field identical to TLSConfig, or the
 // conversion in resolve would not compile; this checks the keys too.
 func TestPlainTLSKeys(t *testing.T) {
@@ -77,14 +61,15 @@ func TestYAMLErrorsKeepLineNumbers(t *testing.T) {
 		{"syntax", "utmstack:\n  url: [\n", "yaml: line 2: did not find expected node content"},
 		{"wrong type", "utmstack:\n  url: https://h\n  max_concurrency: four\n",
 			`utmstack.max_concurrency: "four" is not a whole number (line 3)`},
+		// yaml's own type errors come first, then validation's.
 		{"several type errors", "utmstack:\n  url: https://h\n  timeout: [1s]\ndefaults:\n  exclude_echoes: maybe\n",
-			"utmstack.timeout: a list is not a valid duration; use a number and a unit (ms, s, m, h, d, w, y), e.g. 30s or 7d (line 3)\n" +
-				testPath + `: defaults.exclude_echoes: "maybe" is not accepted; accepted: true, false (line 5)`},
+			`defaults.exclude_echoes: "maybe" is not accepted; accepted: true, false (line 5)` + "\n" + testPath +
+				": utmstack.timeout: a list is not a valid duration; use a number and a unit (ms, s, m, h, d, w, y), e.g. 30s or 7d (line 3)"},
 		{"duplicate key", "utmstack:\n  url: https://h\n  url: https://g\n",
 			`utmstack: key "url" is set twice, at line 2 and line 3`},
 		// Everything else would be a follow-on of this one.
 		{"not a mapping", "- utmstack\n",
-			"a list is not a mapping; accepted keys: utmstack, defaults, queries, breakdowns, incidents, targets (line 1)"},
+			"a list is not a mapping; accepted keys: utmstack, defaults, queries, breakdowns, incidents, targets, coverage (line 1)"},
 		{"auth not a mapping", "utmstack:\n  url: https://h\n  auth: prometheus\n",
 			`utmstack.auth: the value (not shown: it may be a secret) is not a mapping; accepted keys: username, password, password_file, api_key, api_key_file, internal_key, internal_key_file (line 3)`},
 		{"second document", "utmstack: {url: https://h}\n---\nqueries: []\n",

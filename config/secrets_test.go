@@ -154,7 +154,7 @@ func TestAuthRules(t *testing.T) {
 		{"secret file missing", "    api_key_file: " + missing + "\n", nil,
 			[]string{`utmstack.auth.api_key_file: cannot read the API key: open ` + missing + `: no such file or directory; ` + waysAPIKey}},
 		{"secret file is a directory", "    internal_key_file: " + dir + "\n", nil,
-			[]string{`utmstack.auth.internal_key_file: cannot read the internal key: read ` + dir + `: is a directory; ` + waysInternalKey}},
+			[]string{`utmstack.auth.internal_key_file: cannot read the internal key: ` + dir + ` is a directory, not a regular file; ` + waysInternalKey}},
 		{"secret file empty", "    username: u\n    password_file: " + empty + "\n", nil,
 			[]string{`utmstack.auth.password_file: "` + empty + `" is empty; ` + waysPassword}},
 		{"file and inline", "    api_key_file: /k\n    api_key: x\n", nil,

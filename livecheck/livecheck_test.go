@@ -52,8 +52,8 @@ const livePassword = "  auth: {username: prometheus, password: " + testPassword 
 func TestLiveCheckReportsWhatUTMStackAnswered(t *testing.T) {
 	fake, url := liveFake(t, living.Alerts(time.Now(), 300, 1))
 	ok, out := liveCheck(t, url, livePassword)
-	for _, want := range []string{"password of user prometheus: accepted", "version      v11.0.1-community", "index        v11-alert-* holds 300 alerts",
-		"query all", "severity: ", "rule: ", "newest 20", "query open", "oldest 20", "incidents    open 0", "no problem found"} {
+	for _, want := range []string{"password of user prometheus: accepted", "version       v11.0.1-community", "index         v11-alert-* holds 300 alerts",
+		"query all", "severity: ", "rule: ", "newest 20", "query open", "oldest 20", "incidents     open 0", "no problem found"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
