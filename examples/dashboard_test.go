@@ -8,18 +8,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // The Grafana dashboard is held to the rules of Grafana's dashboard-linter
 // (github.com/grafana/dashboard-linter), so that CI keeps what
 // `dashboard-linter lint --strict` accepts. The checks are the linter's, in
 // places stricter: every panel, whatever its type, needs a templated data
-// source, a title, a description and a unit. PromQL is parsed by
-// Prometheus' own parser, as the linter does.
+// source, a title, a description and a unit. PromQL is checked by
+// Prometheus' own parser, through promtool (promql_test.go).
 
 type dashboard struct {
 	Title      string `json:"title"`
@@ -143,10 +139,7 @@ func queryText(raw json.RawMessage) string {
 
 // The samples the linter puts for Grafana's interval variables, so that a
 // range written as $__rate_interval can be told from any other.
-const (
-	rateIntervalSample = "8869990787ms"
-	rateInterval       = 8869990787 * time.Millisecond
-)
+const rateIntervalSample = "8869990787ms"
 
 var (
 	grafanaVariable = regexp.MustCompile(`\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)\]\]`)
@@ -171,10 +164,6 @@ func expand(expr string) string {
 		})
 	}
 	return strings.Join(parts, `"`)
-}
-
-func parsePromQL(expr string) (parser.Expr, error) {
-	return parser.NewParser(parser.Options{}).ParseExpr(expand(expr))
 }
 
 // Grafana unit ids the dashboard may use; all are in the linter's list of
@@ -219,6 +208,7 @@ func TestDashboardVariables(t *testing.T) {
 		}
 	}
 	labelQuery := regexp.MustCompile(`([a-z_]+)\((.+)\)`)
+	var exprs []promQL
 	for _, v := range d.Templating.List {
 		if v.Type != "query" {
 			continue
@@ -239,35 +229,11 @@ func TestDashboardVariables(t *testing.T) {
 		if i := strings.LastIndex(arg, ","); m[1] == "label_values" && i >= 0 {
 			arg = arg[:i] // label_values(<series selector>, <label>)
 		}
-		expr, err := parsePromQL(arg)
-		if err != nil {
-			t.Errorf("variable %s: %q: %v", v.Name, q, err)
-			continue
-		}
-		if v.Name != "job" {
-			checkSelectors(t, "variable "+v.Name, expr, map[string]string{"job": "$job", "instance": "$instance"}[v.Name])
-		}
+		// The instance variable is chosen by job, so it cannot filter by
+		// itself; the job variable filters by nothing.
+		exprs = append(exprs, promQL{where: "variable " + v.Name, expr: arg, skip: map[string][]string{"job": {"$job", "$instance"}, "instance": {"$instance"}}[v.Name]})
 	}
-}
-
-// checkSelectors wants job=~"$job" and instance=~"$instance" on every
-// selector; skip names a label whose matcher the caller does not require
-// (the instance variable is chosen by job, so it cannot filter by itself).
-func checkSelectors(t *testing.T, where string, expr parser.Expr, skip string) {
-	t.Helper()
-	for _, sel := range parser.ExtractSelectors(expr) {
-		for _, want := range []string{"$job", "$instance"} {
-			if want == skip {
-				continue
-			}
-			name := strings.TrimPrefix(want, "$")
-			if !slices.ContainsFunc(sel, func(m *labels.Matcher) bool {
-				return m.Name == name && m.Type == labels.MatchRegexp && m.Value == want
-			}) {
-				t.Errorf("%s: selector %v has no %s=~%q", where, sel, name, want)
-			}
-		}
-	}
+	checkPromQL(t, exprs)
 }
 
 func TestDashboardPanels(t *testing.T) {
@@ -301,56 +267,14 @@ func TestDashboardPanels(t *testing.T) {
 }
 
 func TestDashboardExpressions(t *testing.T) {
-	d := readDashboard(t)
-	n := 0
-	for _, p := range allPanels(d.Panels) {
+	var exprs []promQL
+	for _, p := range allPanels(readDashboard(t).Panels) {
 		for _, tg := range p.Targets {
-			n++
-			where := fmt.Sprintf("%s, target %s: %s", p.name(), tg.RefID, tg.Expr)
-			expr, err := parsePromQL(tg.Expr)
-			if err != nil {
-				t.Errorf("%s: %v", where, err)
-				continue
-			}
-			checkSelectors(t, where, expr, "")
-			parser.Inspect(expr, func(node parser.Node, path []parser.Node) error {
-				switch n := node.(type) {
-				case *parser.MatrixSelector:
-					if call, ok := parentCall(path); ok && (call.Func.Name == "rate" || call.Func.Name == "irate") && n.Range != rateInterval {
-						t.Errorf("%s: %s(...) over %s; use [$__rate_interval]", where, call.Func.Name, n.Range)
-					}
-				case *parser.VectorSelector:
-					if strings.HasSuffix(n.Name, "_total") && !counterInRate(path) {
-						t.Errorf("%s: the counter %s is not inside rate, irate or increase", where, n.Name)
-					}
-				}
-				return nil
-			})
+			exprs = append(exprs, promQL{where: fmt.Sprintf("%s, target %s", p.name(), tg.RefID), expr: tg.Expr})
 		}
 	}
-	if n < 25 {
-		t.Fatalf("only %d expressions in the dashboard", n)
+	if len(exprs) < 25 {
+		t.Fatalf("only %d expressions in the dashboard", len(exprs))
 	}
-}
-
-// parentCall returns the function call a node is a direct argument of.
-func parentCall(path []parser.Node) (*parser.Call, bool) {
-	if len(path) == 0 {
-		return nil, false
-	}
-	c, ok := path[len(path)-1].(*parser.Call)
-	return c, ok
-}
-
-// counterInRate reports whether a vector selector's path is
-// rate|irate|increase(selector[range]).
-func counterInRate(path []parser.Node) bool {
-	if len(path) < 2 {
-		return false
-	}
-	if _, ok := path[len(path)-1].(*parser.MatrixSelector); !ok {
-		return false
-	}
-	call, ok := parentCall(path[:len(path)-1])
-	return ok && slices.Contains([]string{"rate", "irate", "increase"}, call.Func.Name)
+	checkPromQL(t, exprs)
 }
