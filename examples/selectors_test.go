@@ -25,6 +25,9 @@ type matcher struct {
 type selector struct {
 	text     string // as written, for messages
 	matchers []matcher
+	// call is the function the selector is a direct argument of, rng
+	// the range written after it ("5m" of [5m]), each "" if none.
+	call, rng string
 }
 
 func (s selector) String() string { return s.text }
@@ -94,9 +97,30 @@ func selectorsOf(expr string) ([]selector, error) {
 		}
 		return token{kind: tokPunct}
 	}
+	var calls []string // the function each open "(" belongs to, "" for none
+	// found completes a selector that began at toks[start] and ends at
+	// toks[i]: its call and range.
+	found := func(sel selector, start, i int) {
+		if start > 0 && (toks[start-1].text == "(" || toks[start-1].text == ",") && len(calls) > 0 {
+			sel.call = calls[len(calls)-1]
+		}
+		if after := next(i); after.kind == tokBrackets {
+			sel.rng = after.text[1 : len(after.text)-1]
+		}
+		out = append(out, sel)
+	}
 	for i := 0; i < len(toks); i++ {
 		tok := toks[i]
 		switch tok.kind {
+		case tokPunct:
+			switch {
+			case tok.text == "(" && i > 0 && toks[i-1].kind == tokIdent:
+				calls = append(calls, strings.ToLower(toks[i-1].text))
+			case tok.text == "(":
+				calls = append(calls, "")
+			case tok.text == ")" && len(calls) > 0:
+				calls = calls[:len(calls)-1]
+			}
 		case tokIdent:
 			word := strings.ToLower(tok.text)
 			after := next(i)
@@ -114,7 +138,7 @@ func selectorsOf(expr string) ([]selector, error) {
 			case after.text == "(" || slices.Contains(aggregations, word) && (after.text == "by" || after.text == "without"):
 				// A function or an aggregation, not a metric.
 			default:
-				sel := selector{text: tok.text, matchers: []matcher{{"__name__", "=", tok.text}}}
+				sel, start := selector{text: tok.text, matchers: []matcher{{"__name__", "=", tok.text}}}, i
 				if after.kind == tokBraces {
 					ms, err := parseMatchers(after.text)
 					if err != nil {
@@ -124,14 +148,14 @@ func selectorsOf(expr string) ([]selector, error) {
 					sel.matchers = append(sel.matchers, ms...)
 					i++
 				}
-				out = append(out, sel)
+				found(sel, start, i)
 			}
 		case tokBraces:
 			ms, err := parseMatchers(tok.text)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", tok.text, err)
 			}
-			out = append(out, selector{text: tok.text, matchers: ms})
+			found(selector{text: tok.text, matchers: ms}, i, i)
 		}
 	}
 	return out, nil
@@ -281,6 +305,14 @@ func TestSelectorsOf(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s: selectors %q, want %q", tc.expr, got, tc.want)
 		}
+	}
+	sels, err := selectorsOf(`sum by (x) (rate(a{q="x"}[5m])) / ignoring (y) increase(b[1h]) + abs(c) + d[1d:1m]`)
+	var got []string
+	for _, s := range sels {
+		got = append(got, s.call+"("+s.rng+")")
+	}
+	if want := []string{"rate(5m)", "increase(1h)", "abs()", "(1d:1m)"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("calls and ranges %q (%v), want %q", got, err, want)
 	}
 	if _, err := selectorsOf(`a{b="c"`); err == nil {
 		t.Error("an unclosed { was accepted")
