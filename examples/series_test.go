@@ -57,6 +57,29 @@ func seriesAlerts(now time.Time) []utmstacktest.Alert {
 	return alerts
 }
 
+// seriesSources are the log sources of a UTMStack that receives logs: it
+// lists a source once its first log arrived, so a UTMStack in use always
+// has some. One source is silent past its rhythm, one has no median yet,
+// so that every state and the silence rule have series.
+func seriesSources(now time.Time) []utmstacktest.DataSource {
+	return []utmstacktest.DataSource{
+		{Source: "fw-1", DataType: "firewall", LastSeen: now.Add(-10 * time.Second), Median: 5 * time.Second},
+		{Source: "fw-2", DataType: "firewall", LastSeen: now.Add(-2 * time.Hour), Median: 5 * time.Second},
+		{Source: "host-1", DataType: "linux", LastSeen: now.Add(-time.Minute), Median: time.Minute},
+		{Source: "dc-1", DataType: "wineventlog", LastSeen: now.Add(-time.Minute)},
+	}
+}
+
+// seriesAgents are the agents of that UTMStack: online, offline, and two
+// versions.
+func seriesAgents(now time.Time) []utmstacktest.Agent {
+	return []utmstacktest.Agent{
+		{ID: 1, Hostname: "host-1", Version: "11.0.1", LastPing: now},
+		{ID: 2, Hostname: "dc-1", Version: "11.0.1", LastPing: now},
+		{ID: 3, Hostname: "pc-7", Version: "10.9.0", LastPing: now.Add(-time.Hour)},
+	}
+}
+
 // exportedSeries runs the exporter, as main wires it, against the fake
 // UTMStack with a configuration file whose text is cfg (%URL% standing for
 // the fake's address), scrapes /metrics like Prometheus, and returns every
@@ -65,7 +88,9 @@ func seriesAlerts(now time.Time) []utmstacktest.Alert {
 // later scrapes export, so it scrapes twice.
 func exportedSeries(t *testing.T, cfg string) []map[string]string {
 	t.Helper()
-	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{fakeUser: fakePassword}, Alerts: seriesAlerts(time.Now())})
+	now := time.Now()
+	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{fakeUser: fakePassword}, Alerts: seriesAlerts(now),
+		DataSources: seriesSources(now), Agents: seriesAgents(now)})
 	upstream := httptest.NewServer(fake)
 	t.Cleanup(upstream.Close)
 
