@@ -88,7 +88,7 @@ func baseFilters(q config.Query) []utmstack.Filter {
 	var filters []utmstack.Filter
 	if q.Window > 0 {
 		from, to := "now-"+dateMathDuration(q.Window), "now"
-		if unit := roundingUnits[q.WindowRounding]; unit != "" {
+		if unit := config.RoundingUnit(q.WindowRounding); unit != "" {
 			// OpenSearch rounds gte down and lte up: the window widens by
 			// less than one step and repeated scrapes send the same query,
 			// which its request cache can answer.
@@ -104,9 +104,6 @@ func baseFilters(q config.Query) []utmstack.Filter {
 	}
 	return append(filters, q.Filters...)
 }
-
-// roundingUnits are the date math units of the rounding steps config accepts.
-var roundingUnits = map[time.Duration]string{time.Second: "s", time.Minute: "m", time.Hour: "h", 24 * time.Hour: "d"}
 
 // dateMathDuration writes d in OpenSearch date math in the largest exact
 // unit among h, m and s (days and years are calendar units there).
