@@ -28,9 +28,8 @@ const downFactor = 6
 // their own label value up to maxDataTypes (more are summed as "other"),
 // agent versions up to TopVersions.
 const (
-	maxDataTypes         = 100
-	TopVersions          = 10
-	defaultCoverageEvery = time.Minute
+	maxDataTypes = 100
+	TopVersions  = 10
 )
 
 // MaxDataTypes is the most data type label values a read exports, other
@@ -135,11 +134,7 @@ func (m *memory) planCoverage(g *generation, now time.Time) *coverageRead {
 	if !ok || !c.DataSources && !c.Agents || now.Before(cm.next) {
 		return nil
 	}
-	every := c.Interval
-	if every <= 0 {
-		every = defaultCoverageEvery
-	}
-	cm.next = now.Add(every)
+	cm.next = now.Add(c.Interval)
 	r := &coverageRead{settings: c}
 	if c.DataSources {
 		r.jobs = append(r.jobs, func(ctx context.Context, o *outcome) {
