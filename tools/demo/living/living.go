@@ -42,6 +42,11 @@ type Options struct {
 	// ones (1h). Analysts take open incidents into review and complete them.
 	Incidents     int
 	IncidentEvery time.Duration
+	// Scale is how many times faster than real time a run is shown (1): a
+	// source silenced or an agent disconnected for a real minute is last
+	// heard from Scale minutes ago, as when the rules' for: are divided by
+	// Scale. Log sources and agents otherwise send at every step.
+	Scale int
 }
 
 func (o Options) withDefaults() Options {
@@ -70,6 +75,9 @@ func (o Options) withDefaults() Options {
 		o.Incidents = max(o.History/40, 1)
 	}
 	def(&o.IncidentEvery, time.Hour)
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
 	return o
 }
 
@@ -94,9 +102,11 @@ const (
 // Simulation makes a fake UTMStack's alerts change over time as in a
 // working SOC: new alerts arrive at a steady rate, with bursts and now and
 // then a high-severity one, and analysts move them from open to in review
-// to completed; incidents are opened and worked the same way. Each Step
-// advances it to a given time and gives the server the alerts and
-// incidents of that moment; Run steps it on a ticker.
+// to completed; incidents are opened and worked the same way. Its log
+// sources send and its agents ping, but for the absences Silence and
+// Disconnect stage. Each Step advances it to a given time and gives the
+// server the alerts, incidents, sources and agents of that moment; Run
+// steps it on a ticker.
 type Simulation struct {
 	server *utmstacktest.Server
 	opts   Options
@@ -108,6 +118,8 @@ type Simulation struct {
 	last      time.Time
 	next      map[arrivalKind]time.Time
 	templates map[arrivalKind][]utmstacktest.Alert
+	silent    map[string][]absence // log source → when it sends nothing
+	offline   map[string][]absence // agent's host → when it does not ping
 }
 
 type livingAlert struct {
@@ -144,6 +156,8 @@ func New(s *utmstacktest.Server, start time.Time, opts Options) *Simulation {
 		rng:       rand.New(rand.NewPCG(uint64(opts.Seed), 0x2545f4914f6cdd1d)),
 		last:      start,
 		templates: map[arrivalKind][]utmstacktest.Alert{},
+		silent:    map[string][]absence{},
+		offline:   map[string][]absence{},
 	}
 	for _, a := range Alerts(start, opts.History, opts.Seed) {
 		ts, _ := time.Parse(time.RFC3339Nano, a["@timestamp"].(string))
@@ -364,6 +378,7 @@ func (l *Simulation) publish(now time.Time) {
 		incidents[i] = li.incident
 	}
 	l.server.SetIncidents(incidents)
+	l.publishCoverage(now)
 }
 
 // Alerts returns a copy of the alerts as of the last step.
