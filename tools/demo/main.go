@@ -1,6 +1,7 @@
 // Command demo runs the whole chain on one machine, on loopback: a fake
 // UTMStack whose alerts live (they arrive, bursts included, and analysts
-// triage them), the exporter, Prometheus with the shipped scrape
+// triage them) and where a log source falls silent and an agent goes
+// offline for a while, the exporter, Prometheus with the shipped scrape
 // configuration and alert rules, Alertmanager with the shipped
 // configuration, and a receiver that prints every notification. Prometheus
 // and Alertmanager are the Debian packages' binaries; without them the demo
@@ -38,7 +39,8 @@ const (
 
 // scale is how much faster the demo runs than production: Prometheus
 // scrapes and evaluates every interval instead of every minute, and the
-// rules' for: and Alertmanager's timers are divided by the same.
+// rules' for:, Alertmanager's timers and the exporter's coverage.interval
+// are divided by the same; a silent source's silence is multiplied by it.
 func (f flags) scale() int { return max(1, int(time.Minute/f.interval)) }
 
 type flags struct {
@@ -49,6 +51,7 @@ type flags struct {
 	seed                                               int64
 	every, highEvery, burstEvery, incidentEvery        time.Duration
 	outageAt, outageFor                                time.Duration
+	silenceAt, silenceFor, offlineAt, offlineFor       time.Duration
 }
 
 func main() {
@@ -64,6 +67,10 @@ func main() {
 	flag.DurationVar(&f.interval, "interval", 5*time.Second, "Scrape and rule evaluation interval: a minute in production, so the demo runs a minute/interval times faster.")
 	flag.DurationVar(&f.outageAt, "outage-at", time.Minute, "When the fake UTMStack stops answering, counted from when the whole chain is up: a page that fires and resolves.")
 	flag.DurationVar(&f.outageFor, "outage-for", time.Minute, "How long the fake UTMStack stops answering; 0: never.")
+	flag.DurationVar(&f.silenceAt, "silence-at", 2*time.Minute, "When a log source stops sending logs, counted from when the whole chain is up: UTMStackDataSourceSilent fires and resolves.")
+	flag.DurationVar(&f.silenceFor, "silence-for", 4*time.Minute, "How long the log source stays silent; 0: never.")
+	flag.DurationVar(&f.offlineAt, "offline-at", 3*time.Minute, "When an agent stops pinging UTMStack, counted from when the whole chain is up: UTMStackAgentsOffline fires and resolves.")
+	flag.DurationVar(&f.offlineFor, "offline-for", 3*time.Minute, "How long the agent stays offline; 0: never.")
 	flag.IntVar(&f.alerts, "alerts", 2000, "Alerts in the fake UTMStack at the start, over the last 5 days.")
 	flag.Int64Var(&f.seed, "seed", 1, "Seed of the generated alerts.")
 	flag.DurationVar(&f.every, "every", 20*time.Second, "Mean time between two new alerts, bursts aside.")
@@ -112,7 +119,7 @@ func run(ctx context.Context, f flags) error {
 	fake := utmstacktest.New(utmstacktest.Options{Users: map[string]string{user: password}})
 	soc := living.New(fake, time.Now(), living.Options{
 		History: f.alerts, Seed: f.seed, Every: f.every, HighEvery: f.highEvery, BurstEvery: f.burstEvery,
-		IncidentEvery: f.incidentEvery,
+		IncidentEvery: f.incidentEvery, Scale: f.scale(),
 	})
 	fakeURL, err := serve(ctx, "the fake UTMStack", "fake", f.fake, fake)
 	if err != nil {
@@ -133,8 +140,10 @@ func run(ctx context.Context, f flags) error {
 	// The exporter, its password from the environment.
 	config := filepath.Join(f.dir, "utmstack.yml")
 	if err := os.WriteFile(config, fmt.Appendf(nil,
-		"# Written by make demo: the exporter pointed at the fake UTMStack, the built-in queries.\n"+
-			"utmstack:\n  url: %s\n  auth:\n    username: %s\n", fakeURL, user), 0o600); err != nil {
+		"# Written by make demo: the exporter pointed at the fake UTMStack, the built-in queries,\n"+
+			"# coverage read as often as the demo's speed makes a minute.\n"+
+			"utmstack:\n  url: %s\n  auth:\n    username: %s\ncoverage:\n  interval: %s\n",
+		fakeURL, user, model.Duration(time.Minute/time.Duration(f.scale()))), 0o600); err != nil {
 		return err
 	}
 	exporter, err := startChild(f.dir, "exporter", f.exporterBin,
@@ -173,8 +182,15 @@ func run(ctx context.Context, f flags) error {
 	if amBin != "" && promBin != "" {
 		ui.alertmanager = alertmanagerUI(ctx, "http://"+f.alertmanager)
 	}
-	describe(os.Stdout, f, fakeURL, soc.Alerts(), promBin != "", amBin != "" && promBin != "", ui, missing)
+	var forOf map[string]time.Duration
+	if rules, err := os.ReadFile(filepath.Join(f.examples, "prometheus", "alerts.yml")); err == nil {
+		forOf, _ = chain.RuleFor(rules)
+	}
+	describe(os.Stdout, f, fakeURL, soc.Alerts(), promBin != "", amBin != "" && promBin != "", ui, missing, forOf)
 	go stageOutage(ctx, os.Stdout, fake, f.outageAt, f.outageFor)
+	if err := stageCoverage(ctx, os.Stdout, soc, time.Now(), f); err != nil {
+		return err
+	}
 
 	select {
 	case <-ctx.Done():
@@ -290,7 +306,8 @@ type webUI struct {
 
 // describe says where to look, what was left out, and how the generated
 // alerts become the counts of the built-in queries.
-func describe(out io.Writer, f flags, fakeURL string, alerts []utmstacktest.Alert, prometheus, alertmanager bool, ui webUI, missing []string) {
+func describe(out io.Writer, f flags, fakeURL string, alerts []utmstacktest.Alert, prometheus, alertmanager bool, ui webUI, missing []string,
+	forOf map[string]time.Duration) {
 	var w strings.Builder
 	graph := url.Values{
 		"g0.expr": {`utmstack_alerts_by_status{query="all"}`}, "g0.tab": {"0"}, "g0.range_input": {"30m"},
@@ -315,12 +332,14 @@ func describe(out io.Writer, f flags, fakeURL string, alerts []utmstacktest.Aler
 	if prometheus {
 		scale := f.scale()
 		fmt.Fprintf(&w, "  Time          %d times faster than production: Prometheus scrapes and evaluates every %s instead of\n"+
-			"                every minute, and every rule's for: and Alertmanager's timers are divided by %d. A text\n"+
-			"                that says \"for at least 5 minutes\" means %s here; each notification below says so.\n",
-			scale, f.interval, scale, model.Duration(5*time.Minute/time.Duration(scale)))
+			"                every minute, and every rule's for:, Alertmanager's timers and the exporter's coverage\n"+
+			"                interval are divided by %d. A text that says \"for at least 5 minutes\" means %s here;\n"+
+			"                each notification below says so. A silence or an absence reads %d times as long.\n",
+			scale, f.interval, scale, model.Duration(5*time.Minute/time.Duration(scale)), scale)
 		if f.outageFor > 0 {
 			fmt.Fprintf(&w, "  Outage        at %s the fake UTMStack stops answering for %s: UTMStackDown pages, then resolves.\n", f.outageAt, f.outageFor)
 		}
+		describeCoverage(&w, f, forOf)
 	}
 	for _, m := range missing {
 		fmt.Fprintf(&w, "  Left out      %s\n", m)
