@@ -41,6 +41,9 @@ type chainStack struct {
 	prometheus   string // base URL
 	alertmanager string // base URL
 	notes        *notifications
+	// exporterProc is the exporter's process, exporterArgs what restarts it.
+	exporterProc *process
+	exporterArgs []string
 }
 
 // notifications keeps every notification the receiver got.
@@ -71,7 +74,9 @@ func (n *notifications) waitFor(ctx context.Context, t *testing.T, what string, 
 	}
 }
 
-func startChain(t *testing.T, alerts []utmstacktest.Alert) *chainStack {
+// startChain starts the chain with a fake UTMStack that holds alerts and
+// lists sources and chainAgents.
+func startChain(t *testing.T, alerts []utmstacktest.Alert, sources []utmstacktest.DataSource) *chainStack {
 	promBin := requireTool(t, "prometheus")
 	amBin := requireTool(t, "prometheus-alertmanager")
 	bin := exporterBinary(t)
@@ -79,14 +84,18 @@ func startChain(t *testing.T, alerts []utmstacktest.Alert) *chainStack {
 	ctx := deadline(t, 60*time.Second)
 	s := &chainStack{notes: &notifications{arrived: make(chan chain.Notification, 256)}}
 
-	s.fake = utmstacktest.New(utmstacktest.Options{Users: map[string]string{upstreamUser: upstreamPassword}, Alerts: alerts})
+	s.fake = utmstacktest.New(utmstacktest.Options{Users: map[string]string{upstreamUser: upstreamPassword}, Alerts: alerts,
+		DataSources: sources, Agents: chainAgents()})
 	s.upstream = httptest.NewServer(s.fake)
 	t.Cleanup(s.upstream.Close)
 
-	config := writeFile(t, dir, "utmstack.yml", fmt.Sprintf("utmstack:\n  url: %s\n  auth:\n    username: %s\n", s.upstream.URL, upstreamUser))
-	exporter := start(t, bin, []string{"--config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-		[]string{"UTMSTACK_PASSWORD=" + upstreamPassword})
-	s.exporter = exporter.waitFor(ctx, t, regexp.MustCompile(`msg="Listening on" address=(127\.0\.0\.1:\d+)`))
+	// The built-in queries, and coverage read as often as timeScale makes
+	// the default minute.
+	config := writeFile(t, dir, "utmstack.yml", fmt.Sprintf("utmstack:\n  url: %s\n  auth:\n    username: %s\ncoverage:\n  interval: %s\n",
+		s.upstream.URL, upstreamUser, model.Duration(time.Minute/timeScale)))
+	s.exporterArgs = []string{"--config.file=" + config}
+	s.exporterProc = start(t, bin, append(s.exporterArgs, "--web.listen-address=127.0.0.1:0"), []string{"UTMSTACK_PASSWORD=" + upstreamPassword})
+	s.exporter = s.exporterProc.waitFor(ctx, t, regexp.MustCompile(`msg="Listening on" address=(127\.0\.0\.1:\d+)`))
 
 	receiver := httptest.NewServer(chain.Receiver{Deliver: func(n chain.Notification) {
 		select {
@@ -175,11 +184,30 @@ func chainAlerts(now time.Time) []utmstacktest.Alert {
 	}
 }
 
+// chainSources are log sources that send: the last log of each arrived
+// at now, and each has a median gap of a minute, so none is silent while
+// a test runs.
+func chainSources(now time.Time) []utmstacktest.DataSource {
+	var out []utmstacktest.DataSource
+	for _, name := range []string{"fw-1", "fw-2", "fw-3"} {
+		out = append(out, utmstacktest.DataSource{Source: name, DataType: "firewall-fortigate-traffic", LastSeen: now, Median: time.Minute})
+	}
+	return append(out, utmstacktest.DataSource{Source: "web-1", DataType: "linux", LastSeen: now, Median: time.Minute})
+}
+
+// chainAgents are online, whatever the time of their last ping.
+func chainAgents() []utmstacktest.Agent {
+	return []utmstacktest.Agent{
+		{ID: 1, Hostname: "web-1", Version: "11.0.1", Status: "ONLINE"},
+		{ID: 2, Hostname: "dc-1", Version: "11.0.1", Status: "ONLINE"},
+	}
+}
+
 // A high-severity open alert pages with the labels and links a SOC needs;
 // when UTMStack stops answering, the health alert pages and the data alert
 // keeps firing instead of resolving.
 func TestChainPagesAndKeepsFiringThroughAnOutage(t *testing.T) {
-	s := startChain(t, chainAlerts(time.Now()))
+	s := startChain(t, chainAlerts(time.Now()), chainSources(time.Now()))
 	ctx := deadline(t, 90*time.Second)
 
 	isHigh := func(a chain.Alert) bool { return a.Labels["alertname"] == "UTMStackHighSeverityAlertOpen" }
@@ -249,7 +277,7 @@ func TestChainPagesAndKeepsFiringThroughAnOutage(t *testing.T) {
 // the health alert is not held back by the data alerts' group_interval.
 // When UTMStack answers again, the resolved notification follows.
 func TestChainPagesAHangOnTime(t *testing.T) {
-	s := startChain(t, chainAlerts(time.Now()))
+	s := startChain(t, chainAlerts(time.Now()), chainSources(time.Now()))
 	ctx := deadline(t, 90*time.Second)
 	s.notes.waitFor(ctx, t, "UTMStackHighSeverityAlertOpen firing", func(a chain.Alert) bool {
 		return a.Labels["alertname"] == "UTMStackHighSeverityAlertOpen" && a.Status == "firing"
@@ -504,5 +532,93 @@ func seriesEventually(ctx context.Context, t *testing.T, base, expr string, wait
 		case <-ctx.Done():
 			return 0
 		}
+	}
+}
+
+// A log source silent past its rhythm reaches the SOC queue naming the
+// source; it keeps firing, with no "resolved" sent, while UTMStack is down
+// and while the exporter is stopped, since nobody could see the source
+// come back; it resolves once the exporter reads that it sends again.
+func TestChainSilentSourceFiresThroughOutages(t *testing.T) {
+	now := time.Now()
+	quiet := utmstacktest.DataSource{Source: "fw-quiet", DataType: "firewall-fortigate-traffic", LastSeen: now.Add(-time.Hour), Median: time.Minute}
+	s := startChain(t, chainAlerts(now), append(chainSources(now), quiet))
+	ctx := deadline(t, 120*time.Second)
+
+	isSilent := func(a chain.Alert) bool { return a.Labels["alertname"] == "UTMStackDataSourceSilent" }
+	silent, note := s.notes.waitFor(ctx, t, "UTMStackDataSourceSilent firing", func(a chain.Alert) bool {
+		return isSilent(a) && a.Status == "firing"
+	})
+	if note.Path != "/soc-queue" {
+		t.Errorf("a warning went to %s, want /soc-queue (routing by severity)", note.Path)
+	}
+	for k, want := range map[string]string{
+		"severity": "warning", "source": "fw-quiet", "data_type": "firewall-fortigate-traffic",
+		"job": "utmstack", "instance": s.exporter, "url": s.upstream.URL,
+	} {
+		if silent.Labels[k] != want {
+			t.Errorf("label %s=%q, want %q (labels %v)", k, silent.Labels[k], want, silent.Labels)
+		}
+	}
+	if silent.Annotations["runbook_url"] != runbook+"utmstackdatasourcesilent" || !strings.Contains(silent.Annotations["summary"], "fw-quiet") {
+		t.Errorf("annotations %v: want the source in the summary and its runbook", silent.Annotations)
+	}
+	for _, a := range note.Alerts {
+		if a.Labels["source"] != "fw-quiet" {
+			t.Errorf("a source that sends is reported silent: %+v", a)
+		}
+	}
+
+	// stillFiring checks, after a few evaluations of the coverage rules
+	// since from, that the alert fires in Prometheus and says it shows
+	// what the exporter saw last, and that no "resolved" was sent.
+	stillFiring := func(during string, from time.Time) {
+		t.Helper()
+		waitEvaluated(ctx, t, s.prometheus, "utmstack-coverage", from.Add(5*time.Second))
+		alert, ok := promAlert(ctx, t, s.prometheus, "UTMStackDataSourceSilent")
+		if !ok || alert.State != "firing" || !strings.Contains(alert.Annotations["description"], "this is what it saw last") {
+			t.Errorf("UTMStackDataSourceSilent while %s: %+v (found %v), want firing with what the exporter saw last", during, alert, ok)
+		}
+		for len(s.notes.arrived) > 0 {
+			s.notes.seen = append(s.notes.seen, <-s.notes.arrived)
+		}
+		for _, n := range s.notes.seen {
+			for _, a := range n.Alerts {
+				if isSilent(a) && a.Status == "resolved" {
+					t.Fatalf("UTMStackDataSourceSilent was sent as resolved while %s: %+v", during, n)
+				}
+			}
+		}
+	}
+
+	// UTMStack dies: the exporter runs but can read nothing.
+	outage := s.outageAtNextScrape(ctx, t, func(w http.ResponseWriter, _ *http.Request) bool {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+		return true
+	})
+	s.waitForPage(ctx, t, "UTMStackDown", outage)
+	stillFiring("UTMStack was down", outage)
+	s.fake.SetFault(nil)
+
+	// The exporter stops: Prometheus has no series of it at all.
+	s.exporterProc.stop()
+	stopped := time.Now()
+	s.waitForPage(ctx, t, "UTMStackExporterDown", stopped)
+	stillFiring("the exporter was stopped", stopped)
+
+	// The source sends again, and the exporter comes back on its address.
+	quiet.LastSeen = time.Now()
+	s.fake.SetDataSources(append(chainSources(now), quiet))
+	back := time.Now()
+	s.exporterProc = start(t, exporterBinary(t), append(s.exporterArgs, "--web.listen-address="+s.exporter),
+		[]string{"UTMSTACK_PASSWORD=" + upstreamPassword})
+	s.exporterProc.waitFor(ctx, t, regexp.MustCompile(`msg="Listening on"`))
+	resolved, _ := s.notes.waitFor(ctx, t, "UTMStackDataSourceSilent resolved", func(a chain.Alert) bool {
+		return isSilent(a) && a.Status == "resolved"
+	})
+	if resolved.EndsAt.Before(back) {
+		t.Errorf("UTMStackDataSourceSilent resolved at %v, before the source sent again at %v", resolved.EndsAt, back)
 	}
 }

@@ -22,7 +22,8 @@ type process struct {
 	cmd   *exec.Cmd
 	mu    sync.Mutex
 	lines []string
-	seen  chan string // every log line, in order, until the process exits
+	seen  chan string   // every log line, in order, until the process exits
+	done  chan struct{} // closed once its output is read to the end
 }
 
 // start runs name with args; its stderr and stdout are kept for waiting on
@@ -36,13 +37,12 @@ func start(t *testing.T, name string, args []string, env []string) *process {
 		t.Fatal(err)
 	}
 	cmd.Stdout = cmd.Stderr
-	p := &process{cmd: cmd, seen: make(chan string, 4096)}
+	p := &process{cmd: cmd, seen: make(chan string, 4096), done: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(p.done)
 		defer close(p.seen)
 		scanner := bufio.NewScanner(out)
 		scanner.Buffer(make([]byte, 64<<10), 1<<20)
@@ -57,14 +57,20 @@ func start(t *testing.T, name string, args []string, env []string) *process {
 		}
 	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		_ = cmd.Wait()
+		p.stop()
 		if t.Failed() {
 			t.Logf("--- log of %s:\n%s", filepath.Base(name), p.log())
 		}
 	})
 	return p
+}
+
+// stop kills the process and waits until it is gone; stopping it again
+// does nothing.
+func (p *process) stop() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+	_ = p.cmd.Wait()
 }
 
 func (p *process) log() string {
