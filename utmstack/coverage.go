@@ -1,9 +1,13 @@
 package utmstack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,14 +86,24 @@ func (c *Client) DataSources(ctx context.Context, lim PageLimits) ([]DataSource,
 	for i, r := range rows {
 		out[i] = DataSource{Source: r.Source, DataType: r.DataType}
 		if r.Timestamp != nil {
+			if *r.Timestamp < 0 || *r.Timestamp > latestTimestamp.Unix() {
+				return nil, calls, &Error{Endpoint: endpointDataSources, Status: http.StatusOK,
+					Err: fmt.Errorf("the timestamp of source %q is %d, outside 1970 to 2262", truncateKey(c.scrubText(r.Source)), *r.Timestamp)}
+			}
 			out[i].LastSeen = time.Unix(*r.Timestamp, 0)
 		}
-		if r.Median != nil {
+		// A median a time.Duration cannot hold, or a negative one, is no
+		// median: the source is counted, as one UTMStack cannot judge.
+		if r.Median != nil && *r.Median >= 0 && *r.Median <= maxMedianSeconds {
 			out[i].Median, out[i].HasMedian = time.Duration(*r.Median)*time.Second, true
 		}
 	}
 	return out, calls, nil
 }
+
+// maxMedianSeconds is the longest median a time.Duration holds (about 292
+// years); UTMStack's medians are seconds to days.
+const maxMedianSeconds = math.MaxInt64 / int64(time.Second)
 
 // Agents lists every agent, from GET /api/agent-manager/agents, which asks
 // the agent manager over gRPC: pageNumber from 1 (0 is read as 1),
@@ -141,11 +155,14 @@ func readPages[T any](ctx context.Context, c *Client, endpoint, what string, fir
 			return nil, calls, err
 		}
 		fail := func(format string, args ...any) error {
-			return &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: c.scrubText(resp.header.Get("X-UtmStack-error")),
+			return &Error{Endpoint: endpoint, Status: resp.status, UTMStackError: c.quoteHeader(resp.header.Get("X-UtmStack-error")),
 				Err: fmt.Errorf(format, args...)}
 		}
-		var rows []T
-		if err := json.Unmarshal(resp.body, &rows); err != nil || rows == nil {
+		rows, err := decodePage[T](resp.body, lim.PageSize)
+		if errors.Is(err, errPageTooLong) {
+			return nil, calls, fail("page %d holds more %s than the %d asked", page, what, lim.PageSize)
+		}
+		if err != nil {
 			// UTMStack answers a failed read of its data sources with a 200,
 			// no body and the cause in X-UtmStack-error.
 			return nil, calls, fail("expected a JSON array of %s, got %s", what, describeBody(c.scrub(resp.body)))
@@ -153,9 +170,6 @@ func readPages[T any](ctx context.Context, c *Client, endpoint, what string, fir
 		total, err := totalCount(resp.header)
 		if err != nil {
 			return nil, calls, fail("%s", c.scrubText(err.Error()))
-		}
-		if len(rows) > lim.PageSize {
-			return nil, calls, fail("page %d holds %d %s, more than the %d asked", page, len(rows), what, lim.PageSize)
 		}
 		if total > int64(lim.MaxItems) {
 			return nil, calls, fail("UTMStack lists %d %s, more than the %d the exporter reads", total, what, lim.MaxItems)
@@ -173,6 +187,37 @@ func readPages[T any](ctx context.Context, c *Client, endpoint, what string, fir
 	}
 	return nil, calls, &Error{Endpoint: endpoint, Status: http.StatusOK,
 		Err: fmt.Errorf("more than %d %s after %d full pages; stopped", lim.MaxItems, what, maxPages)}
+}
+
+var errPageTooLong = errors.New("a page longer than asked")
+
+// decodePage reads a JSON array of at most limit rows as a stream: it stops
+// at the first row too many (errPageTooLong), so a body of a million tiny
+// rows costs neither the time nor the memory of decoding them all.
+func decodePage[T any](body []byte, limit int) ([]T, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, errors.New("not a JSON array")
+	}
+	rows := []T{}
+	for dec.More() {
+		if len(rows) == limit {
+			return nil, errPageTooLong
+		}
+		var row T
+		if err := dec.Decode(&row); err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return nil, errors.New("not a JSON array")
+	}
+	// Only the end of input will do after the array.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after the array")
+	}
+	return rows, nil
 }
 
 // totalCount reads X-Total-Count.

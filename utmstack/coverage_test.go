@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,7 +131,7 @@ func TestPagingIsBounded(t *testing.T) {
 		{"full pages that never end, total within the limit", func(p int) (string, string) { return "30", rows(10, p*10) }, "", 3},
 		{"full pages past the total", func(p int) (string, string) { return "29", rows(10, p*10) }, "", 3},
 		{"the same page again and again", func(int) (string, string) { return "30", rows(10, 0) }, "", 3},
-		{"a page longer than asked", func(int) (string, string) { return "30", rows(11, 0) }, "holds 11 agents, more than the 10 asked", 1},
+		{"a page longer than asked", func(int) (string, string) { return "30", rows(11, 0) }, "holds more agents than the 10 asked", 1},
 		{"no total", func(int) (string, string) { return "", rows(10, 0) }, "X-Total-Count", 1},
 		{"a negative total", func(int) (string, string) { return "-1", rows(10, 0) }, "X-Total-Count", 1},
 		{"null", func(int) (string, string) { return "0", "null" }, "expected a JSON array of agents", 1},
@@ -233,5 +234,88 @@ func TestCoverageReadStopsWithItsContext(t *testing.T) {
 	}
 	if n := f.fake.Requests(http.MethodGet, agentsPath); n > 2 {
 		t.Fatalf("%d calls after the context ended at the second, want 2", n)
+	}
+}
+
+// serveRows answers every call of path with body, a total of total and
+// X-UtmStack-error utmErr when set.
+func serveRows(f *fixture, path, total, body, utmErr string) {
+	f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != path {
+			return false
+		}
+		w.Header().Set("X-Total-Count", total)
+		if utmErr != "" {
+			w.Header().Set("X-UtmStack-error", utmErr)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+		return true
+	})
+}
+
+// TestOversizedPageStopsAtTheFirstRowTooMany: a body just under the body
+// limit of 1.3 million empty rows is refused after the 501st, without
+// decoding the rest.
+func TestOversizedPageStopsAtTheFirstRowTooMany(t *testing.T) {
+	const n = 1_300_000
+	f := newFixture(t, utmstacktest.Options{})
+	serveRows(f, agentsPath, "10", "["+strings.Repeat("{},", n-1)+"{}]", "")
+	c := f.client(t, password())
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, _, err := c.Agents(context.Background(), utmstack.DefaultPageLimits)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "holds more agents than the 500 asked") {
+		t.Fatalf("err = %v, want the page refused as longer than asked", err)
+	}
+	// Reading the 4 MB body costs a few of them; decoding every row cost
+	// over 100 MB.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+		t.Fatalf("refusing a page of %d rows allocated %d MB, want under 32", n, alloc>>20)
+	}
+}
+
+// TestHostileMediansAndTimestamps: a median a time.Duration cannot hold,
+// or a negative one, is no median; a last-seen time outside 1970 to 2262
+// fails the read, as an alert time does.
+func TestHostileMediansAndTimestamps(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	serveRows(f, sourcesPath, "4", `[
+		{"source":"ok","dataType":"syslog","timestamp":1700000000,"median":60},
+		{"source":"negative","dataType":"syslog","timestamp":1700000000,"median":-60},
+		{"source":"huge","dataType":"syslog","timestamp":1700000000,"median":10000000000},
+		{"source":"largest","dataType":"syslog","timestamp":9223372036,"median":9223372036}]`, "")
+	c := f.client(t, password())
+	got, _, err := c.DataSources(context.Background(), utmstack.DefaultPageLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range got {
+		want := d.Source == "ok" || d.Source == "largest"
+		if d.HasMedian != want || d.HasMedian && d.Median <= 0 {
+			t.Errorf("%s: median %v (has %v), want one only when it is 0 to 292 years", d.Source, d.Median, d.HasMedian)
+		}
+	}
+	for _, ts := range []string{"9223372037", "-1", "-9223372036854775808"} {
+		serveRows(f, sourcesPath, "1", `[{"source":"fw","dataType":"syslog","timestamp":`+ts+`,"median":60}]`, "")
+		_, _, err := c.DataSources(context.Background(), utmstack.DefaultPageLimits)
+		var callErr *utmstack.Error
+		if !errors.As(err, &callErr) || !strings.Contains(err.Error(), "outside 1970 to 2262") {
+			t.Errorf("timestamp %s: err = %v, want a bad answer", ts, err)
+		}
+	}
+}
+
+// TestCoverageQuotesAHugeErrorHeaderCut: a megabyte of X-UtmStack-error
+// on a failed read is quoted as its first few hundred bytes.
+func TestCoverageQuotesAHugeErrorHeaderCut(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	serveRows(f, sourcesPath, "0", "", strings.Repeat("x", 1<<20))
+	c := f.client(t, password())
+	_, _, err := c.DataSources(context.Background(), utmstack.DefaultPageLimits)
+	if err == nil || len(err.Error()) > 1000 || !strings.Contains(err.Error(), "(cut, 1048576 bytes in all)") {
+		t.Fatalf("err is %d bytes, want under 1000 and marked as cut", len(fmt.Sprint(err)))
 	}
 }
