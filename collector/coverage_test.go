@@ -36,6 +36,14 @@ func newCoverageHarness(t *testing.T, cov config.Coverage, sources []utmstacktes
 	return h
 }
 
+// readCoverage starts the coverage read when one is due and waits for the
+// read in flight: it runs beside the rounds, and the scrapes after it are
+// served it.
+func (h *harness) readCoverage(t *testing.T) {
+	t.Helper()
+	h.exporter.current().inst.Coverage(t.Context())
+}
+
 func unix(t time.Time) string { return fmt.Sprint(t.Unix()) }
 
 func TestCoverageMetrics(t *testing.T) {
@@ -53,6 +61,7 @@ func TestCoverageMetrics(t *testing.T) {
 		{ID: 4, Hostname: "pc4", Key: agentKey, Status: "UNKNOWN"},
 	}
 	h := newCoverageHarness(t, coverageOn, sources, agents)
+	h.readCoverage(t)
 	cut := strings.Repeat("é", 128)
 	h.scrape(t, `
 # HELP utmstack_agents UTMStack's agents by status.
@@ -114,6 +123,7 @@ func TestCoverageCapKeepsTheMostOverdue(t *testing.T) {
 			LastSeen: epoch.Add(-time.Duration(i) * time.Minute), Median: 5 * time.Minute})
 	}
 	h := newCoverageHarness(t, coverageOn, sources, nil)
+	h.readCoverage(t)
 	series, body, _ := promScrape(t, h, "")
 	if n := h.fake.Requests(http.MethodGet, sourcesPath); n != 3 {
 		t.Fatalf("%d calls for 1500 sources, want 3 pages of 500", n)
@@ -145,7 +155,8 @@ func TestCoverageCapKeepsTheMostOverdue(t *testing.T) {
 
 // TestCoverageReadAtMostEveryInterval: between reads each scrape is served
 // the last one; a read is never made twice in a round, nor before the
-// interval has passed.
+// interval has passed. Each read is waited for before the scrape (it runs
+// beside the rounds), so the scrape shows what it read.
 func TestCoverageReadAtMostEveryInterval(t *testing.T) {
 	sources := []utmstacktest.DataSource{{Source: "fw", DataType: "syslog", LastSeen: epoch.Add(-time.Minute), Median: time.Minute}}
 	agents := []utmstacktest.Agent{{ID: 1, Hostname: "pc", Version: "11.0.1", LastPing: epoch}}
@@ -155,7 +166,9 @@ func TestCoverageReadAtMostEveryInterval(t *testing.T) {
 	}
 	want := func(at string, sourcesCalls, agentsCalls int, down, offline float64) {
 		t.Helper()
+		h.readCoverage(t)
 		series, body, _ := promScrape(t, h, "")
+		h.readCoverage(t) // any read the scrape started
 		s, a := calls()
 		if s != sourcesCalls || a != agentsCalls {
 			t.Fatalf("%s: %d data source and %d agent calls, want %d and %d", at, s, a, sourcesCalls, agentsCalls)
@@ -189,6 +202,7 @@ func TestCoverageForbiddenWarnsOnceAndHoldsNothingBack(t *testing.T) {
 	h.fake.Forbid(sourcesPath, true)
 	h.fake.Forbid(agentsPath, true)
 	for range 3 {
+		h.readCoverage(t)
 		series, body, _ := promScrape(t, h, "")
 		if series[`utmstack_coverage_up{kind="data_sources"}`] != 0 || series[`utmstack_coverage_up{kind="agents"}`] != 0 ||
 			series["utmstack_up"] != 1 || series[`utmstack_query_up{query="all"}`] != 1 || series["utmstack_incidents_up"] != 1 ||
@@ -207,35 +221,51 @@ func TestCoverageForbiddenWarnsOnceAndHoldsNothingBack(t *testing.T) {
 	}
 	// Access given: the next read serves the data.
 	h.fake.Forbid(sourcesPath, false)
+	h.readCoverage(t)
 	series, body, _ := promScrape(t, h, "")
 	if series[`utmstack_coverage_up{kind="data_sources"}`] != 1 || series[`utmstack_data_sources{data_type="syslog",state="unknown"}`] != 1 {
 		t.Fatalf("after access is given:\n%s", body)
 	}
 }
 
-// TestCoverageNeverDelaysTheAlertCounts: with one call at a time and an
-// agent list that never answers, the alert counts are made first and kept;
-// only the coverage read is cut by the scrape's deadline.
+// TestCoverageNeverDelaysTheAlertCounts: two Prometheus servers with
+// budgets of 10s and 5s scrape while a coverage read's agent list is held:
+// both are answered with their alert counts at once, neither waits for the
+// read, and the scrapes after it has ended are served it.
 func TestCoverageNeverDelaysTheAlertCounts(t *testing.T) {
-	h := newHarness(t, ruleAlerts(), "")
-	h.fake.SetAgents([]utmstacktest.Agent{{ID: 1, Hostname: "pc", LastPing: epoch}})
-	cfg := h.config(t, "", testPassword)
-	cfg.UTMStack.MaxConcurrency = 1
-	cfg.Coverage = coverageOn
-	if err := h.exporter.Apply(cfg); err != nil {
-		t.Fatal(err)
-	}
+	h := newCoverageHarness(t, coverageOn, []utmstacktest.DataSource{{Source: "fw", DataType: "syslog", LastSeen: epoch, Median: time.Minute}},
+		[]utmstacktest.Agent{{ID: 1, Hostname: "pc", LastPing: epoch}})
+	h.exporter.opts.TimeoutOffset = 0
+	release := make(chan struct{})
+	entered := make(chan struct{}, 8)
 	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == agentsPath {
-			<-r.Context().Done() // until the exporter gives up on it
-			return true
+			entered <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 		}
 		return false
 	})
-	series, body, _ := promScrape(t, h, "1")
-	if series[`utmstack_query_up{query="all"}`] != 1 || series["utmstack_incidents_up"] != 1 ||
-		series[`utmstack_coverage_up{kind="data_sources"}`] != 1 || series[`utmstack_coverage_up{kind="agents"}`] != 0 {
-		t.Fatalf("an agent list that never answers:\n%s", body)
+	long := asyncScrape(h.server.URL, "10")
+	<-entered // the read is in flight, its agent list held
+	short := asyncScrape(h.server.URL, "5")
+	for _, body := range []string{<-short, <-long} {
+		if !strings.Contains(body, "utmstack_up 1") || !strings.Contains(body, `utmstack_query_up{query="all"} 1`) ||
+			!strings.Contains(body, "utmstack_incidents_up 1") || strings.Contains(body, "utmstack_coverage_up") {
+			t.Fatalf("a scrape during a held coverage read, want its counts and no coverage yet:\n%s", body)
+		}
+	}
+	close(release)
+	h.readCoverage(t)
+	series, body, _ := promScrape(t, h, "")
+	if series[`utmstack_coverage_up{kind="data_sources"}`] != 1 || series[`utmstack_coverage_up{kind="agents"}`] != 1 ||
+		series[`utmstack_agents{status="online"}`] != 1 {
+		t.Fatalf("after the read ended:\n%s", body)
+	}
+	if n := h.fake.Requests(http.MethodGet, agentsPath); n != 1 {
+		t.Fatalf("%d agent lists asked, want one read's", n)
 	}
 }
 
@@ -253,6 +283,7 @@ func TestMaxSeriesCountsCoverage(t *testing.T) {
 	cov := coverageOn
 	cov.MaxDataSources = 7
 	h := newCoverageHarness(t, cov, sources, agents)
+	h.readCoverage(t)
 	_, body, _ := promScrape(t, h, "")
 	got := 0
 	for line := range strings.SplitSeq(body, "\n") {
@@ -274,6 +305,7 @@ func TestCoverageMetricsPassLint(t *testing.T) {
 	h := newCoverageHarness(t, coverageOn,
 		[]utmstacktest.DataSource{{Source: "fw", DataType: "syslog", LastSeen: epoch, Median: time.Minute}, {Source: "dc", DataType: "windows", LastSeen: epoch}},
 		[]utmstacktest.Agent{{ID: 1, Hostname: "pc", Version: "11.0.1", LastPing: epoch}})
+	h.readCoverage(t)
 	problems, err := testutil.GatherAndLint(h.gatherer())
 	if err != nil {
 		t.Fatal(err)

@@ -202,6 +202,7 @@ queries:
 
 func TestExactCountsByBreakdown(t *testing.T) {
 	h := newHarness(t, knownAlerts(), twoQueries)
+	h.readCoverage(t) // beside the rounds: read first, for exact request counts
 	h.scrape(t, `
 # HELP utmstack_alerts Alerts matching the query.
 # TYPE utmstack_alerts gauge

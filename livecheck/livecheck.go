@@ -125,6 +125,7 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 	start := time.Now()
 	result := inst.Scrape(ctx)
 	took := time.Since(start)
+	read := inst.Coverage(ctx) // the read the round started runs beside it
 
 	errs := roundErrors(result)
 	r.judgeCredentials(key, u, errs)
@@ -157,7 +158,7 @@ func checkInstance(ctx context.Context, key string, u config.UTMStack, queries [
 			r.problem("give the user ROLE_USER, or set incidents: false", "the user may not read incidents (403 on /api/utm-incidents)")
 		}
 	}
-	r.judgeCoverage(result.Coverage)
+	r.judgeCoverage(read)
 	r.judgeData(ctx, client, queries, result)
 	return r
 }

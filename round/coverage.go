@@ -15,11 +15,6 @@ import (
 	"github.com/utmstack/utmstack_exporter/utmstack"
 )
 
-// Coverage is what UTMStack itself knows of what it sees: when each log
-// source last sent a log, and its agents. A round reads it at most every
-// coverage interval, and never more than once; between reads each round
-// is served the last read.
-
 // downFactor is UTMStack's own rule (UtmDataInputStatus.isDown in v10 and
 // v11): a source is down when silent for more than 6 x its median gap.
 const downFactor = 6
@@ -43,7 +38,10 @@ var SourceStates = []string{"up", "down", "unknown"}
 // AgentStatusEnum, lowercase.
 var AgentStatuses = []string{"online", "offline", "unknown"}
 
-// CoverageResult is what the last coverage read found.
+// CoverageResult is what UTMStack itself knows of what it sees: when each
+// log source last sent a log, and its agents. A round starts a read at
+// most every coverage interval, never more than one, and the read runs
+// beside the rounds: each round is served the last read that ended.
 type CoverageResult struct {
 	// DataSources is nil unless coverage.data_sources is on.
 	DataSources *DataSources
@@ -96,14 +94,27 @@ func (d *DataSources) Forbidden() bool { return isForbidden(d.Err) }
 func (a *Agents) Forbidden() bool { return isForbidden(a.Err) }
 
 // coverageMemory is what an instance remembers of coverage: the settings
-// its last read was made under, the read, and when the next is due. It is
-// part of the instance's memory, so it survives the reloads that keep the
-// client.
+// its last read was made under, the read (nil before the first ended),
+// when each kind was last read, the read in flight, and when the next is
+// due. It is part of the instance's memory, so it survives the reloads
+// that keep the client.
 type coverageMemory struct {
 	settings config.Coverage
 	next     time.Time
-	last     CoverageResult
+	last     *CoverageResult
+	readAt   [2]time.Time // of the data sources and the agents in last
+	cuts     int          // reads cut in a row
+	running  *coverageRead
 }
+
+// After a read cut short (UTMStack did not answer within utmstack.timeout)
+// the next is due after firstRetryAfterCut, doubling with each cut in a
+// row up to the interval; what was read before is served meanwhile, for up
+// to keepCutIntervals intervals, and then the cut is told as a failure.
+const (
+	firstRetryAfterCut = 15 * time.Second
+	keepCutIntervals   = 3
+)
 
 // coverageClient is what a coverage read asks; *utmstack.Client has it.
 type coverageClient interface {
@@ -111,91 +122,163 @@ type coverageClient interface {
 	Agents(ctx context.Context, lim utmstack.PageLimits) ([]utmstack.Agent, int, error)
 }
 
-// coverageRead is the coverage part of one round: its jobs (data sources,
-// then agents), what they found and how many calls they made.
+// coverageRead is one read of coverage: its jobs (data sources, then
+// agents), what they found, and when it has ended.
 type coverageRead struct {
 	settings config.Coverage
 	jobs     []job
 	sources  []utmstack.DataSource
 	agents   []utmstack.Agent
-	calls    [2]int
+	cancel   context.CancelFunc
+	done     chan struct{} // closed once it has ended and been recorded
 }
 
-// planCoverage claims the coverage read of a round of g when one is due,
-// and holds it back from rounds that start before the next is due; nil:
-// none this round. Settings other than the last read's make one due at
-// once.
+// startCoverage starts a coverage read of g when one is due and none is
+// in flight, and returns the read in flight (nil: none). The read runs
+// beside the round that asked for it, one call at a time, bounded by
+// utmstack.timeout and never by a scrape's deadline: no scrape waits for
+// it, and no scrape's budget cuts it. The caller holds i.mu.
+func (i *Instance) startCoverage(parent context.Context, g *generation) *coverageRead {
+	if r := i.mem.coverage.running; r != nil || i.gen != g {
+		return r
+	}
+	r := i.mem.planCoverage(g, i.env.Now())
+	if r == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), g.timeout)
+	r.cancel = cancel
+	go func() {
+		defer close(r.done)
+		defer cancel()
+		os := run(ctx, r.jobs, 1, i.env.Now)
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		i.mem.recordCoverage(r, os, ctx.Err() != nil, i.env.Now(), i.env.Logger)
+	}()
+	return r
+}
+
+// Coverage is the last coverage read that ended, once the read in flight
+// has ended or ctx has; it starts one first when one is due. nil with
+// coverage off, or when no read has ended yet. A scrape never waits for
+// a read: this is for a caller that wants the read, such as a check.
+func (i *Instance) Coverage(ctx context.Context) *CoverageResult {
+	i.mu.Lock()
+	g := i.gen
+	r := i.startCoverage(ctx, g)
+	i.mu.Unlock()
+	if r != nil {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+		}
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.mem.lastCoverage(g)
+}
+
+// planCoverage claims a coverage read of g when one is due, and holds it
+// back until the next is due; nil: none. Settings other than the last
+// read's stop the read in flight and make one due at once.
 func (m *memory) planCoverage(g *generation, now time.Time) *coverageRead {
 	c, cm := g.coverage, &m.coverage
 	if c != cm.settings {
+		cm.stop()
 		*cm = coverageMemory{settings: c}
 	}
 	client, ok := g.client.(coverageClient)
-	if !ok || !c.DataSources && !c.Agents || now.Before(cm.next) {
+	if !ok || !c.DataSources && !c.Agents || cm.running != nil || now.Before(cm.next) {
 		return nil
 	}
 	cm.next = now.Add(c.Interval)
-	r := &coverageRead{settings: c}
+	r := &coverageRead{settings: c, done: make(chan struct{})}
 	if c.DataSources {
 		r.jobs = append(r.jobs, func(ctx context.Context, o *outcome) {
-			r.sources, r.calls[0], o.err = client.DataSources(ctx, utmstack.DefaultPageLimits)
+			r.sources, _, o.err = client.DataSources(ctx, utmstack.DefaultPageLimits)
 		})
 	}
 	if c.Agents {
 		r.jobs = append(r.jobs, func(ctx context.Context, o *outcome) {
-			r.agents, r.calls[1], o.err = client.Agents(ctx, utmstack.DefaultPageLimits)
+			r.agents, _, o.err = client.Agents(ctx, utmstack.DefaultPageLimits)
 		})
 	}
+	cm.running = r
 	return r
 }
 
-// coverageJobs are the read's jobs; none without a read.
-func (r *coverageRead) coverageJobs() []job {
-	if r == nil {
-		return nil
+// stop cancels the read in flight, whose result no one will take.
+func (cm *coverageMemory) stop() {
+	if cm.running != nil {
+		cm.running.cancel()
+		cm.running = nil
 	}
-	return r.jobs
 }
 
-// extraCalls are the calls of the read beyond one per job.
-func (r *coverageRead) extraCalls() int {
-	if r == nil {
-		return 0
+// recordCoverage takes in what a read found, unless a reload has replaced
+// it since, and tells what went wrong. A kind the read's own deadline cut
+// (UTMStack did not answer in time: no answer at all) keeps what was read
+// before, for a while, and the next read comes sooner than the interval.
+func (m *memory) recordCoverage(r *coverageRead, os []outcome, cut bool, now time.Time, logger *slog.Logger) {
+	cm := &m.coverage
+	if cm.running != r {
+		return
 	}
-	return max(r.calls[0]-1, 0) + max(r.calls[1]-1, 0)
-}
-
-// recordCoverage takes in what a round's read found (none when r is nil),
-// tells what went wrong, and returns the coverage the round is served:
-// this read, or the last one between reads; nil with coverage off.
-func (m *memory) recordCoverage(r *coverageRead, os []outcome, now time.Time, logger *slog.Logger) *CoverageResult {
-	if r != nil && r.settings == m.coverage.settings {
-		var next CoverageResult
-		k := 0
-		if r.settings.DataSources {
-			next.DataSources = sourceCoverage(r.sources, os[k].err, r.settings.MaxDataSources, now)
-			k++
+	cm.running = nil
+	var prev CoverageResult
+	if cm.last != nil {
+		prev = *cm.last
+	}
+	keep := keepCutIntervals * r.settings.Interval
+	var next CoverageResult
+	anyCut := false
+	k := 0
+	if r.settings.DataSources {
+		err := os[k].err
+		next.DataSources = sourceCoverage(r.sources, err, r.settings.MaxDataSources, now)
+		if cut && err != nil {
+			anyCut = true
+			if prev.DataSources != nil && now.Sub(cm.readAt[0]) <= keep {
+				next.DataSources = prev.DataSources
+			}
+		} else {
+			cm.readAt[0] = now
 		}
-		if r.settings.Agents {
-			next.Agents = agentCoverage(r.agents, os[k].err)
+		k++
+	}
+	if r.settings.Agents {
+		err := os[k].err
+		next.Agents = agentCoverage(r.agents, err)
+		if cut && err != nil {
+			anyCut = true
+			if prev.Agents != nil && now.Sub(cm.readAt[1]) <= keep {
+				next.Agents = prev.Agents
+			}
+		} else {
+			cm.readAt[1] = now
 		}
-		m.coverage.last = next
-		m.tellCoverage(logger, next)
 	}
-	c := m.coverage.settings
-	if !c.DataSources && !c.Agents {
-		return nil
+	if !anyCut {
+		cm.cuts = 0
+	} else {
+		cm.cuts++
+		retry := min(firstRetryAfterCut<<min(cm.cuts-1, 16), r.settings.Interval)
+		cm.next = now.Add(retry)
+		logger.Debug("the coverage read was cut by utmstack.timeout; serving the last one meanwhile", "retry_in", retry)
 	}
-	last := m.coverage.last
-	return &last
+	cm.last = &next
+	m.tellCoverage(logger, next)
 }
 
-// lastCoverage is the last read, for a round or a scrape that makes none.
+// lastCoverage is the last read that ended, for a round; nil with coverage
+// off, or before a first read has ended.
 func (m *memory) lastCoverage(g *generation) *CoverageResult {
-	if c := g.coverage; c != m.coverage.settings || !c.DataSources && !c.Agents {
+	cm := &m.coverage
+	if c := g.coverage; c != cm.settings || !c.DataSources && !c.Agents || cm.last == nil {
 		return nil
 	}
-	last := m.coverage.last
+	last := *cm.last
 	return &last
 }
 

@@ -147,6 +147,7 @@ func (i *Instance) reload(g *generation) (replaced Client) {
 	i.gen, i.running, i.last = g, nil, nil
 	if old == nil || old.client != g.client {
 		successes := i.mem.successes
+		i.mem.coverage.stop() // of the client being replaced
 		i.mem = newMemory()
 		maps.Copy(i.mem.successes, successes)
 		if old != nil {
@@ -163,8 +164,15 @@ func (i *Instance) generation() *generation {
 	return i.gen
 }
 
-// Close closes the instance's client; a round in flight ends on its own.
-func (i *Instance) Close() { i.generation().client.Close() }
+// Close stops the coverage read in flight and closes the instance's
+// client; a round in flight ends on its own.
+func (i *Instance) Close() {
+	i.mu.Lock()
+	i.mem.coverage.stop()
+	c := i.gen.client
+	i.mu.Unlock()
+	c.Close()
+}
 
 // LastSuccesses are the end times of each query's last successful round;
 // a query that never succeeded is absent.

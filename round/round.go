@@ -20,12 +20,14 @@ type Result struct {
 	// Incidents are the incident counts; nil without incidents: true.
 	Incidents *Incidents
 	// Calls is how many upstream calls the round made, those its deadline
-	// cut included; 0 for a scrape that gave up waiting for a round.
+	// cut included (a coverage read beside it is not counted); 0 for a
+	// scrape that gave up waiting for a round.
 	Calls int
 	// Sightings are what the periodic calls had found when it ended.
 	Sightings
-	// Coverage is UTMStack's log sources and agents as last read; nil
-	// with coverage off.
+	// Coverage is UTMStack's log sources and agents as the last read that
+	// ended before the round did found them; nil with coverage off, or
+	// before a first read has ended.
 	Coverage *CoverageResult
 
 	plans    []Plan    // of the configuration it ran under

@@ -103,31 +103,28 @@ func (i *Instance) expire(r *inFlight) {
 func (i *Instance) round(r *inFlight) *Result {
 	g := r.gen
 	kind, extra := -1, []job(nil)
-	var coverage *coverageRead
 	i.mu.Lock()
 	if i.gen == g {
 		kind, extra = i.mem.due(g, i.env.Now(), g.client.Unauthorized())
-		coverage = i.mem.planCoverage(g, i.env.Now())
+		// Beside the round, not in it: the round ends with its counts.
+		i.startCoverage(r.ctx, g)
 	}
 	i.mu.Unlock()
 
-	// The coverage read last, so that no alert count waits for its pages.
-	result, extraOutcomes := g.ask(r.ctx, i.env.Now, append(extra, coverage.coverageJobs()...))
-	periodicOutcomes := extraOutcomes[:len(extra)]
-	result.Calls += coverage.extraCalls()
+	result, periodicOutcomes := g.ask(r.ctx, i.env.Now, extra)
 
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.mem.recordSuccesses(result)
+	result.Coverage = i.mem.lastCoverage(g)
 	if i.gen != g {
-		result.Sightings, result.Coverage = i.mem.seen(g), i.mem.lastCoverage(g)
+		result.Sightings = i.mem.seen(g)
 		return result
 	}
 	if kind >= 0 {
 		i.mem.record(kind, g, periodicOutcomes, result.finished, i.env.Logger)
 	}
 	result.Sightings = i.mem.seen(g)
-	result.Coverage = i.mem.recordCoverage(coverage, extraOutcomes[len(extra):], result.finished, i.env.Logger)
 	i.mem.tellProblems(i.env.Logger, g, result)
 	if i.running == r {
 		i.running = nil
