@@ -64,7 +64,7 @@ func collectCoverage(ch chan<- prometheus.Metric, c *round.CoverageResult) {
 func maxCoverageSeries(c config.Coverage) int {
 	n := 0
 	if c.DataSources {
-		n += 1 + 2*max(c.MaxDataSources, 0) + round.MaxDataTypes()*len(round.SourceStates)
+		n += 1 + 2*max(c.MaxDataSources, 0) + round.MaxDataTypes*len(round.SourceStates)
 	}
 	if c.Agents {
 		n += 1 + len(round.AgentStatuses) + round.TopVersions + 1

@@ -29,7 +29,7 @@ const (
 
 // MaxDataTypes is the most data type label values a read exports, other
 // included.
-func MaxDataTypes() int { return maxDataTypes + 1 }
+const MaxDataTypes = maxDataTypes + 1
 
 // Data source states, the values of utmstack_data_sources' state label.
 var SourceStates = []string{"up", "down", "unknown"}
