@@ -20,7 +20,9 @@ import (
 // password not yet tried since the last success may still try at once (a
 // corrected password recovers on the next scrape), but never more than
 // loginBudget failed logins per UTMStack and user in any loginBudgetWindow.
-// A password already tried waits the backoff out.
+// A password already tried waits the backoff out, and so does every
+// password while UTMStack has the IP locked out: the block is the IP's,
+// whatever the password, and a login sent during it only prolongs it.
 type LoginLedger struct {
 	mu      sync.Mutex
 	salt    [32]byte
@@ -44,9 +46,14 @@ type ledgerKey struct{ base, user string }
 type ledgerEntry struct {
 	failures int       // consecutive failed logins
 	retryAt  time.Time // no login with an already refused password before this
-	lastErr  *AuthError
-	recent   []time.Time          // failed (or unanswered) logins, oldest first
-	tried    map[fingerprint]bool // passwords that failed since the last success
+	// lockedUntil: no login at all before this, the end of a lock-out's
+	// wait (the locked backoff, or a longer Retry-After); lockErr is that
+	// lock-out's answer.
+	lockedUntil time.Time
+	lockErr     *AuthError
+	lastErr     *AuthError
+	recent      []time.Time          // failed (or unanswered) logins, oldest first
+	tried       map[fingerprint]bool // passwords that failed since the last success
 }
 
 // fingerprint is a salted hash of a password: the ledger tells passwords
@@ -79,10 +86,12 @@ func (l *LoginLedger) hold(key ledgerKey, fp fingerprint, now time.Time) *AuthEr
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entries[key]
-	if e == nil || !now.Before(e.retryAt) {
+	switch {
+	case e == nil:
 		return nil
-	}
-	if !e.tried[fp] && e.inWindow(now) < loginBudget {
+	case now.Before(e.lockedUntil):
+		return &AuthError{Reason: e.lockErr.Reason, Attempted: false, RetryAt: e.lockedUntil, next: nextLogin, Err: e.lockErr.Err}
+	case !now.Before(e.retryAt), !e.tried[fp] && e.inWindow(now) < loginBudget:
 		return nil
 	}
 	return &AuthError{Reason: e.lastErr.Reason, Attempted: false, RetryAt: e.retryAt, next: nextLogin, Err: e.lastErr.Err}
@@ -107,6 +116,9 @@ func (l *LoginLedger) failed(key ledgerKey, fp fingerprint, now time.Time, wait 
 		e.retryAt = later(e.retryAt, e.recent[n-loginBudget].Add(loginBudgetWindow))
 	}
 	e.tried[fp] = true
+	if err.Reason == ReasonLocked {
+		e.lockedUntil, e.lockErr = e.retryAt, err
+	}
 	err.RetryAt = e.retryAt
 	e.lastErr = err
 	return e.retryAt
@@ -123,7 +135,7 @@ func (l *LoginLedger) succeeded(key ledgerKey) {
 // the UTMStacks and users failing now.
 func (l *LoginLedger) prune(now time.Time) {
 	for k, e := range l.entries {
-		if !now.Before(e.retryAt.Add(ledgerForget)) {
+		if !now.Before(later(e.retryAt, e.lockedUntil).Add(ledgerForget)) {
 			delete(l.entries, k)
 		}
 	}

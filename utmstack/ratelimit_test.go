@@ -96,3 +96,44 @@ func TestLoginAnswered429IsALockOut(t *testing.T) {
 		})
 	}
 }
+
+// TestLockOutHoldsANewPasswordToo: the lock-out is the IP's, not the
+// password's. A reload that brings another password while UTMStack has the
+// IP locked out sends no login until the wait is over, Retry-After
+// included; a login sent meanwhile would be refused and prolong the block.
+func TestLockOutHoldsANewPasswordToo(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	f.fake.SetFault(utmstacktest.LoginBlocked(http.StatusLocked, "1200")) // 20 minutes
+	ledger := utmstack.NewLoginLedger()
+	reload := func(password string) *utmstack.Client {
+		return f.clientWith(t, utmstack.Credentials{Method: utmstack.AuthPassword, Username: testUser, Secret: utmstack.Secret(password)},
+			func(o *utmstack.Options) { o.Ledger = ledger })
+	}
+	_, err := reload("wrong-password").ValuesWithCount(context.Background(), byStatus)
+	var authErr *utmstack.AuthError
+	if !errors.As(err, &authErr) || authErr.Reason != utmstack.ReasonLocked || !authErr.Attempted {
+		t.Fatalf("err = %v, want an attempted login failing as locked", err)
+	}
+	end := authErr.RetryAt
+	if wait := end.Sub(f.clock.Now()); wait != 20*time.Minute {
+		t.Fatalf("next login in %v, want the 20 minutes of Retry-After", wait)
+	}
+
+	before := f.logins()
+	for f.clock.Now().Add(time.Minute).Before(end) {
+		f.clock.Advance(time.Minute)
+		_, err := reload(testPassword).ValuesWithCount(context.Background(), byStatus) // a reload each minute
+		var held *utmstack.AuthError
+		if !errors.As(err, &held) || held.Attempted || held.Reason != utmstack.ReasonLocked || !held.RetryAt.Equal(end) {
+			t.Fatalf("a new password during the lock-out: err = %v, want a locked error without an attempt, retry at %v", err, end)
+		}
+	}
+	if n := f.logins() - before; n != 0 {
+		t.Fatalf("%d logins with a new password during the lock-out, want none", n)
+	}
+
+	f.fake.SetFault(nil)
+	f.clock.Set(end)
+	got, err := reload(testPassword).ValuesWithCount(context.Background(), byStatus)
+	wantStatusCounts(t, got, err)
+}
