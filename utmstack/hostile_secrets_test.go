@@ -111,3 +111,31 @@ func TestHugeUTMStackErrorIsCut(t *testing.T) {
 		t.Fatalf("err is %d bytes, want under 1000 and marked as cut", len(err.Error()))
 	}
 }
+
+// TestEchoedSecretInASearchAnswerIsScrubbed: a search answered 200 with a
+// body that echoes the credential, where the documents or their
+// @timestamp should be, is quoted without it.
+func TestEchoedSecretInASearchAnswerIsScrubbed(t *testing.T) {
+	for name, body := range map[string]string{
+		"not an array":     `{"echo": "` + testAPIKey + `"}`,
+		"as the timestamp": `[{"@timestamp": "` + testAPIKey + `"}]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, utmstacktest.Options{APIKeys: []utmstacktest.APIKey{{Key: testAPIKey}}})
+			f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/api/elasticsearch/search" {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, body)
+				return true
+			})
+			c := f.client(t, utmstack.Credentials{Method: utmstack.AuthAPIKey, Secret: testAPIKey})
+			_, _, err := c.AlertTime(context.Background(), "v11-alert-*", nil, true)
+			if err == nil || !strings.Contains(err.Error(), "<secret>") {
+				t.Fatalf("err = %v, want the answer quoted with the key redacted", err)
+			}
+			wantNoneOf(t, "the error", err.Error(), echoedForms(testAPIKey)[:1])
+		})
+	}
+}

@@ -46,6 +46,13 @@ func (c *Client) AlertTime(ctx context.Context, index string, filters []Filter, 
 	}
 	t, found, err = parseAlertTime(resp.body)
 	if err != nil {
+		// The message quotes the body: say it from a scrubbed copy, in
+		// case the answer echoes a credential.
+		if _, _, scrubbedErr := parseAlertTime(c.scrub(resp.body)); scrubbedErr != nil {
+			err = scrubbedErr
+		} else {
+			err = errors.New("expected a JSON array of alert documents with an @timestamp")
+		}
 		return time.Time{}, false, &Error{Endpoint: endpointSearch, Status: resp.status, Err: err}
 	}
 	return t, found, nil
