@@ -45,7 +45,7 @@ func BenchmarkParseCounts(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				counts, err := parseCounts(context.Background(), body, 1000)
+				counts, err := parseCounts(body, 1000)
 				if err != nil || len(counts) != n {
 					b.Fatalf("parseCounts: %d buckets, err %v", len(counts), err)
 				}

@@ -92,14 +92,27 @@ const maxQuotedHeader = 512
 // could leave the start of a secret that no longer matches.
 func (c *Client) quoteHeader(v string) string {
 	s := c.scrubText(v)
-	if len(s) <= maxQuotedHeader {
+	cut, wasCut := cutText(s, maxQuotedHeader)
+	if !wasCut {
 		return s
 	}
-	cut := s[:maxQuotedHeader]
-	for len(cut) > 0 && !utf8.ValidString(cut) {
-		cut = cut[:len(cut)-1]
-	}
 	return fmt.Sprintf("%s… (cut, %d bytes in all)", cut, len(s))
+}
+
+// cutText is s cut to at most max bytes on a rune boundary, and whether
+// anything was cut: what every quote of an answer uses, so none splits a
+// character.
+func cutText(s string, max int) (string, bool) {
+	if len(s) <= max {
+		return s, false
+	}
+	end := max
+	// A rune is at most UTFMax bytes: back up no further than that, also
+	// in bytes that are not UTF-8 at all.
+	for i := 1; i < utf8.UTFMax && end > 0 && !utf8.RuneStart(s[end]); i++ {
+		end--
+	}
+	return s[:end], true
 }
 
 // secretForms lists each credential as the client sends it, and as a
@@ -143,23 +156,18 @@ func secretForms(secret string, proxy *url.URL) []string {
 	return forms
 }
 
-// snippet quotes the start of a body for error messages about data answers,
-// which hold no credentials: enough to recognise an HTML error page.
+// snippet quotes the start of a body for error messages: enough to
+// recognise an HTML error page. Give it a scrubbed body (Client.scrub): a
+// server or proxy may echo a credential in any answer.
 func snippet(body []byte) string {
 	const max = 80
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return "an empty body"
 	}
-	cut := trimmed
-	if len(cut) > max {
-		cut = cut[:max]
-		for len(cut) > 0 && !utf8.Valid(cut) {
-			cut = cut[:len(cut)-1]
-		}
-	}
-	s := strconv.Quote(string(cut))
-	if len(trimmed) > max {
+	cut, wasCut := cutText(string(trimmed), max)
+	s := strconv.Quote(cut)
+	if wasCut {
 		s += "…"
 	}
 	return fmt.Sprintf("%d bytes starting %s", len(body), s)

@@ -1,7 +1,6 @@
 package utmstack
 
 import (
-	"context"
 	"encoding/base64"
 	"maps"
 	"strings"
@@ -93,18 +92,18 @@ func TestParseTokenClaims(t *testing.T) {
 }
 
 func TestParseCounts(t *testing.T) {
-	got, err := parseCounts(context.Background(), []byte(`{"2": 812, "5": 97, "3": 12.0}`), 1000)
+	got, err := parseCounts([]byte(`{"2": 812, "5": 97, "3": 12.0}`), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got["2"] != 812 || got["5"] != 97 || got["3"] != 12 {
 		t.Fatalf("got %v", got)
 	}
-	big, err := parseCounts(context.Background(), []byte(`{"US": 123456789012}`), 1000)
+	big, err := parseCounts([]byte(`{"US": 123456789012}`), 1000)
 	if err != nil || big["US"] != 123456789012 {
 		t.Fatalf("large count: %v, %v", big, err)
 	}
-	empty, err := parseCounts(context.Background(), []byte(`{}`), 1000)
+	empty, err := parseCounts([]byte(`{}`), 1000)
 	if err != nil || len(empty) != 0 {
 		t.Fatalf("empty object: %v, %v", empty, err)
 	}
@@ -118,7 +117,7 @@ func TestParseCounts(t *testing.T) {
 		{`{"T\u00fcrkiye":3,"":1}`, map[string]int64{"Türkiye": 3, "": 1}},
 		{`{"a":9007199254740992}`, map[string]int64{"a": 1 << 53}},
 	} {
-		got, err := parseCounts(context.Background(), []byte(tc.body), 1000)
+		got, err := parseCounts([]byte(tc.body), 1000)
 		if err != nil || !maps.Equal(got, tc.want) {
 			t.Errorf("body %q: got %v, %v; want %v", tc.body, got, err, tc.want)
 		}
@@ -144,7 +143,7 @@ func TestParseCounts(t *testing.T) {
 		`{}]`:                       "trailing data",
 		"\ufeff{\"a\":1}":           "expected a JSON object of counts",
 	} {
-		_, err := parseCounts(context.Background(), []byte(body), 1000)
+		_, err := parseCounts([]byte(body), 1000)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("body %q: err = %v, want it to contain %q", body, err, want)
 		}

@@ -47,24 +47,28 @@ func (c *Client) ValuesWithCount(ctx context.Context, req ValuesRequest) (map[st
 	if err != nil {
 		return nil, err
 	}
-	body := resp.body
-	counts, err := parseCounts(ctx, body, req.Top)
+	counts, err := parseCounts(resp.body, req.Top)
 	if err != nil {
-		var tooMany errTooManyBuckets
-		if context.Cause(ctx) != nil || errors.As(err, &tooMany) {
-			// Quotes nothing of the body: no need to read it again.
-			return nil, &Error{Endpoint: endpointValuesWithCount, Status: 200, Err: err}
-		}
-		// The message quotes the body; say it again from a scrubbed copy
-		// in case the body echoes a credential.
-		if _, scrubbedErr := parseCounts(ctx, c.scrub(body), req.Top); scrubbedErr != nil {
-			err = scrubbedErr
-		} else {
-			err = errors.New("expected a JSON object of counts")
-		}
-		return nil, &Error{Endpoint: endpointValuesWithCount, Status: 200, Err: err}
+		return nil, &Error{Endpoint: endpointValuesWithCount, Status: 200, Err: c.countsError(ctx, resp.body, req.Top, err)}
 	}
 	return counts, nil
+}
+
+// countsError is what to say of an answer parseCounts refused with err.
+// err may quote the body, which may echo a credential: it is said again
+// from a scrubbed copy, unless the scrape's time is up, when a fixed
+// message costs no second reading.
+func (c *Client) countsError(ctx context.Context, body []byte, top int, err error) error {
+	var tooMany errTooManyBuckets
+	if errors.As(err, &tooMany) {
+		return err // quotes nothing of the body
+	}
+	if context.Cause(ctx) == nil {
+		if _, scrubbedErr := parseCounts(c.scrub(body), top); scrubbedErr != nil {
+			return scrubbedErr
+		}
+	}
+	return fmt.Errorf("expected a JSON object of at most %d integer counts", top)
 }
 
 // maxCount bounds a bucket's count: 2^53, the largest integer a float64
@@ -78,9 +82,9 @@ const maxCount = 1 << 53
 // more keys, a count past maxCount) is an error that says what was
 // expected. It reads the object as a stream and stops at the first key
 // too many, so an answer of a million buckets costs neither time nor
-// memory; it gives up when ctx ends. A key given twice counts with its
-// last value, as encoding/json reads objects.
-func parseCounts(ctx context.Context, body []byte, top int) (map[string]int64, error) {
+// memory. A key given twice counts with its last value, as encoding/json
+// reads objects.
+func parseCounts(body []byte, top int) (map[string]int64, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	notObject := func() error { return fmt.Errorf("expected a JSON object of counts, got %s", snippet(body)) }
@@ -96,9 +100,6 @@ func parseCounts(ctx context.Context, body []byte, top int) (map[string]int64, e
 		}
 		if tok == json.Delim('}') {
 			break
-		}
-		if pairs%1024 == 1023 && ctx.Err() != nil {
-			return nil, fmt.Errorf("expected the counts read before the deadline: %w", context.Cause(ctx))
 		}
 		if pairs >= top {
 			return nil, errTooManyBuckets(top)
@@ -175,9 +176,11 @@ func jsonKind(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// truncateKey is a key or value of an answer fit for an error message:
+// its first 40 bytes, marked as cut.
 func truncateKey(k string) string {
-	if len(k) > 40 {
-		return k[:40] + "…"
+	if cut, wasCut := cutText(k, 40); wasCut {
+		return cut + "…"
 	}
 	return k
 }
