@@ -171,11 +171,14 @@ func javaLen(s string) int { return len(utf16.Encode([]rune(s))) }
 
 // userByName is DomainUserDetailsService.loadUserByUsername: a valid
 // e-mail address is looked up by e-mail, anything else by the lower-cased
-// login. The caller holds the server lock.
+// login. UserService stores e-mail addresses lower-cased, and the lookup
+// by e-mail compares the address as sent (an equality in PostgreSQL), so
+// only its lower-case form finds the user. The caller holds the server
+// lock.
 func (s *Server) userByName(name string) (login string, ok bool) {
 	if isEmail(name) {
 		for l, e := range s.opts.Emails {
-			if e == name {
+			if strings.ToLower(e) == name {
 				_, ok := s.users[strings.ToLower(l)]
 				return strings.ToLower(l), ok
 			}

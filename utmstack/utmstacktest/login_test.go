@@ -83,7 +83,7 @@ func TestLoginBadCredentials(t *testing.T) {
 // password check the same way and fails the same lookup.
 func TestLoginNameAsStored(t *testing.T) {
 	users := map[string]string{"Prometheus": "pa55word"}
-	emails := map[string]string{"prometheus": "prom@example.com"}
+	emails := map[string]string{"prometheus": "Prom@Example.com"} // stored lower-cased
 
 	legacy := newFixture(t, Options{Edition: EditionLegacy, Users: users, Emails: emails})
 	for _, name := range []string{"PROMETHEUS", "prom@example.com"} {
@@ -91,6 +91,13 @@ func TestLoginNameAsStored(t *testing.T) {
 		if claims["sub"] != "prometheus" {
 			t.Errorf("legacy, %s: sub %v, want the lower-cased login", name, claims["sub"])
 		}
+	}
+	// The lookup by e-mail compares the address as sent with the stored,
+	// lower-cased one: another case finds no user, a bad password.
+	r := legacy.do("POST", "/api/authenticate", loginBody("Prom@Example.com", "pa55word"))
+	wantStatus(t, r, 401)
+	if got := r.header.Get("X-UtmStack-error"); !strings.Contains(got, "Bad credentials") {
+		t.Errorf("an e-mail address in another case: X-UtmStack-error %q, want Bad credentials", got)
 	}
 
 	current := newFixture(t, Options{Users: users, Emails: emails})

@@ -73,8 +73,9 @@ type Options struct {
 	// and answers 401 "user 'Admin' not found" to anything but the stored
 	// login (UserJWTController.authorize).
 	Users map[string]string
-	// Emails maps login to the user's e-mail address: a login sent as a
-	// valid e-mail address is checked against that user's password.
+	// Emails maps login to the user's e-mail address, stored lower-cased
+	// as UTMStack does: a login sent as a valid e-mail address in lower
+	// case is checked against that user's password.
 	Emails  map[string]string
 	APIKeys []APIKey
 	// InternalKey is the INTERNAL_KEY environment variable; empty means
