@@ -66,11 +66,12 @@ type Options struct {
 	OneLogin bool
 	// Keep is how many idle connections stay open between rounds, 1 when
 	// 0 (conns.go). Those opened for more calls at once are closed as they
-	// come back.
+	// come back. Adjust changes it.
 	Keep int
 	// LoginTimeout bounds a password login (utmstack.timeout),
 	// DefaultLoginTimeout when 0. A login runs to it even when the call
 	// that started it ends sooner; its answer serves the next call.
+	// Adjust changes it.
 	LoginTimeout time.Duration
 	// Ledger holds the failed-login budget of each UTMStack and user; give
 	// every client of a process the same one, so that clients replaced by
@@ -95,8 +96,10 @@ type Client struct {
 	secrets   []string // the credentials in every form sent, kept out of quoted answers
 	oneLogin  bool
 	ledger    *LoginLedger
-	// loginTimeout bounds a login, whoever waits for it.
-	loginTimeout time.Duration
+	// loginTimeout bounds a login, whoever waits for it; keep is
+	// Options.Keep. Both as Adjust last set them.
+	loginTimeout atomic.Int64 // a time.Duration
+	keep         atomic.Int64
 	closed       atomic.Bool
 	// unauthorized counts 401s on data calls: a token that expired, or a
 	// UTMStack that restarted (and may have been upgraded).
@@ -116,22 +119,19 @@ func New(opts Options) (*Client, error) {
 		return nil, errors.New("utmstack: URL must be an absolute http or https URL")
 	}
 	c := &Client{
-		base:         &url.URL{Scheme: opts.URL.Scheme, Host: opts.URL.Host},
-		hooks:        opts.Hooks,
-		logger:       opts.Logger,
-		now:          opts.Now,
-		maxBody:      opts.MaxBodyBytes,
-		userAgent:    opts.UserAgent,
-		secrets:      secretForms(opts.Credentials.Secret.Reveal(), opts.HTTP.ProxyURL.URL),
-		oneLogin:     opts.OneLogin,
-		ledger:       opts.Ledger,
-		loginTimeout: opts.LoginTimeout,
+		base:      &url.URL{Scheme: opts.URL.Scheme, Host: opts.URL.Host},
+		hooks:     opts.Hooks,
+		logger:    opts.Logger,
+		now:       opts.Now,
+		maxBody:   opts.MaxBodyBytes,
+		userAgent: opts.UserAgent,
+		secrets:   secretForms(opts.Credentials.Secret.Reveal(), opts.HTTP.ProxyURL.URL),
+		oneLogin:  opts.OneLogin,
+		ledger:    opts.Ledger,
 	}
+	c.Adjust(opts.Keep, opts.LoginTimeout)
 	if c.ledger == nil {
 		c.ledger = NewLoginLedger()
-	}
-	if c.loginTimeout <= 0 {
-		c.loginTimeout = DefaultLoginTimeout
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -146,7 +146,7 @@ func New(opts Options) (*Client, error) {
 		c.userAgent = "utmstack_exporter"
 	}
 	var err error
-	if c.http, err = newHTTPClient(opts.HTTP, opts.Keep, c.checkRedirect); err != nil {
+	if c.http, err = newHTTPClient(opts.HTTP, c.keptConns, c.checkRedirect); err != nil {
 		return nil, fmt.Errorf("utmstack: HTTP client settings: %w", err)
 	}
 	c.auth, err = newAuthenticator(c, opts.Credentials)
@@ -155,6 +155,20 @@ func New(opts Options) (*Client, error) {
 	}
 	return c, nil
 }
+
+// Adjust sets what a reload may change on a client it keeps, as
+// Options.Keep and Options.LoginTimeout: the token, the login backoff and
+// the connections stay. A login already running keeps its deadline; the
+// idle-connection limit applies from the next call.
+func (c *Client) Adjust(keep int, loginTimeout time.Duration) {
+	if loginTimeout <= 0 {
+		loginTimeout = DefaultLoginTimeout
+	}
+	c.loginTimeout.Store(int64(loginTimeout))
+	c.keep.Store(int64(max(keep, 1)))
+}
+
+func (c *Client) keptConns() int { return int(c.keep.Load()) }
 
 // checkRedirect follows a redirect only on the configured scheme and host:
 // Go strips Authorization on a cross-host redirect but not Utm-Api-Key or

@@ -657,6 +657,30 @@ func TestUnansweredLoginBacksOffWithoutAFailure(t *testing.T) {
 	}
 }
 
+// TestAdjustedLoginTimeoutBoundsTheNextLogin: a reload that shortens
+// utmstack.timeout keeps the client and adjusts it; the next login runs
+// to the new deadline, not the one the client was built with.
+func TestAdjustedLoginTimeoutBoundsTheNextLogin(t *testing.T) {
+	f := newFixture(t, utmstacktest.Options{})
+	f.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/authenticate" {
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done() // never answers; the client gives up
+			return true
+		}
+		return false
+	})
+	c := f.clientWith(t, password(), func(o *utmstack.Options) { o.LoginTimeout = time.Hour })
+	c.Adjust(1, unansweredLoginTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds the test only
+	defer cancel()
+	_, err := c.ValuesWithCount(ctx, byStatus)
+	var authErr *utmstack.AuthError
+	if !errors.As(err, &authErr) || !authErr.Attempted || !strings.Contains(err.Error(), "did not arrive in time") {
+		t.Fatalf("err = %v, want the login given up at the adjusted deadline", err)
+	}
+}
+
 // TestLoginCanceledBeforeSendingIsNoAttempt: a login that never left the
 // client cannot have counted at UTMStack and must not hold the next back.
 func TestLoginCanceledBeforeSendingIsNoAttempt(t *testing.T) {

@@ -38,6 +38,8 @@ type connServer struct {
 	gate   chan struct{}
 	held   int
 	seen   []*http.Request // the data calls of the current round
+	// arrived, when set, gets a value as each data call is held.
+	arrived chan struct{}
 }
 
 func newConnServer(t *testing.T, tlsHTTP2 bool, startTLS bool) *connServer {
@@ -86,7 +88,11 @@ func (s *connServer) hold(r *http.Request) {
 		close(gate)
 		s.gate, s.held = make(chan struct{}), 0
 	}
+	arrived := s.arrived
 	s.mu.Unlock()
+	if arrived != nil {
+		arrived <- struct{}{}
+	}
 	select {
 	case <-gate:
 	case <-time.After(10 * time.Second): // bounded: a round narrower than width fails below
@@ -187,6 +193,68 @@ func TestAsManyConnectionsKeptAsAsked(t *testing.T) {
 	}
 	if opened, open := s.counts(); opened != 4 || open != 4 {
 		t.Fatalf("three rounds of 4 calls opened %d connections, %d open, want 4 and 4", opened, open)
+	}
+}
+
+// TestAdjustedKeepHoldsAsManyConnections: a reload that raises
+// max_concurrency keeps the client (and its token) and adjusts it: from
+// the next call it keeps as many idle connections as the new value, and
+// the transport it replaces closes the one it kept.
+func TestAdjustedKeepHoldsAsManyConnections(t *testing.T) {
+	s := newConnServer(t, false, false)
+	c := s.client(t, 1, password(), commoncfg.HTTPClientConfig{})
+	s.round(t, c, 4)
+	s.waitClosed(t, 3)
+	before, _ := s.counts()
+
+	c.Adjust(4, 0)
+	for range 3 {
+		s.round(t, c, 4)
+	}
+	s.waitClosed(t, 1) // the connection the old transport kept
+	if opened, open := s.counts(); opened-before != 4 || open != 4 {
+		t.Fatalf("three rounds of 4 calls after keep went to 4 opened %d connections, %d open, want 4 and 4", opened-before, open)
+	}
+	if s.fake.Requests(http.MethodPost, "/api/authenticate") != 1 {
+		t.Fatal("adjusting the client logged in again")
+	}
+
+	c.Adjust(1, 0)
+	s.round(t, c, 1)
+	s.waitClosed(t, 4)
+	if _, open := s.counts(); open != 1 {
+		t.Fatalf("%d connections open after keep went back to 1, want 1", open)
+	}
+}
+
+// TestReplacedTransportClosesConnectionsInFlight: a call in flight when
+// the keep changes comes back to a transport nothing uses any more: its
+// connection is closed then, not left to idle for minutes.
+func TestReplacedTransportClosesConnectionsInFlight(t *testing.T) {
+	s := newConnServer(t, false, false)
+	c := s.client(t, 1, password(), commoncfg.HTTPClientConfig{})
+	s.round(t, c, 1) // logs in; the connection is kept
+	s.mu.Lock()
+	s.width, s.arrived = 2, make(chan struct{}, 2)
+	s.mu.Unlock()
+	errs := make(chan error, 2)
+	call := func() {
+		_, err := c.ValuesWithCount(context.Background(), byStatus)
+		errs <- err
+	}
+	go call() // over the kept connection of the transport for keep 1
+	<-s.arrived
+	c.Adjust(2, 0)
+	go call() // over a new transport, which opens a connection
+	<-s.arrived
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.waitClosed(t, 1)
+	if opened, open := s.counts(); opened != 2 || open != 1 {
+		t.Fatalf("%d connections opened, %d open, want 2 and the new transport's 1", opened, open)
 	}
 }
 

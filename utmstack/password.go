@@ -132,7 +132,7 @@ func (a *passwordAuth) currentToken(ctx context.Context) (string, error) {
 // caller's: a scrape that ends meanwhile does not cut it off, so a
 // UTMStack slower than the scrape budget still hands out a token.
 func (a *passwordAuth) run(ctx context.Context, call *loginCall) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.c.loginTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(a.c.loginTimeout.Load()))
 	defer cancel()
 	token, err := a.loginOnce(ctx)
 	a.mu.Lock()
