@@ -19,6 +19,9 @@ type Client interface {
 	// Unauthorized counts the 401s data calls met: a token that expired,
 	// or a UTMStack that restarted (and may have been upgraded).
 	Unauthorized() uint64
+	// Adjust sets the idle connections kept and the login timeout of a
+	// client a reload keeps.
+	Adjust(keep int, loginTimeout time.Duration)
 	Close()
 }
 

@@ -57,9 +57,10 @@ type generation struct {
 	index       []utmstack.ValuesRequest // an unfiltered count per index pattern
 	incidents   bool
 	coverage    config.Coverage
-	timeout     time.Duration
+	timeout     time.Duration // also the client's login timeout
 	minInterval time.Duration
 	concurrency int
+	keep        int // the client's idle connections
 }
 
 // Pending is a configuration made ready for an instance, with a client
@@ -83,13 +84,14 @@ func New(env Env, s Setup) (*Instance, error) {
 
 // Prepare readies s for inst (nil: a new instance). inst's client is kept,
 // and with it its token and login backoff, when the settings it was built
-// from (URL, credentials, TLS, proxy) are unchanged; otherwise a new one is
-// built.
+// from (URL, credentials, TLS, proxy) are unchanged; Commit then adjusts
+// its login timeout (utmstack.timeout) and kept connections (Keep), which
+// need no new client and so no new login. Otherwise a new one is built.
 func (env Env) Prepare(inst *Instance, s Setup) (*Pending, error) {
 	env = env.withDefaults()
 	u := s.UTMStack
 	g := &generation{settings: u.ClientOptions(utmstack.Options{}), plans: s.Plans, index: indexCalls(s.Plans),
-		incidents: s.Incidents, coverage: s.Coverage, timeout: u.Timeout, minInterval: u.MinInterval, concurrency: u.MaxConcurrency}
+		incidents: s.Incidents, coverage: s.Coverage, timeout: u.Timeout, minInterval: u.MinInterval, concurrency: u.MaxConcurrency, keep: s.Keep}
 	p := &Pending{env: env, inst: inst, gen: g}
 	if inst != nil {
 		if old := inst.generation(); reflect.DeepEqual(old.settings, g.settings) {
@@ -111,6 +113,9 @@ func (p *Pending) Commit() *Instance {
 	i := p.inst
 	if i == nil {
 		i = &Instance{env: p.env}
+	}
+	if !p.built {
+		p.gen.client.Adjust(p.gen.keep, p.gen.timeout)
 	}
 	i.mu.Lock()
 	replaced := i.reload(p.gen)

@@ -33,6 +33,10 @@ type fakeClient struct {
 	cut          atomic.Int64 // calls that ended by their context
 	closed       atomic.Bool
 	unauthorized atomic.Uint64
+
+	mu           sync.Mutex
+	keep         int
+	loginTimeout time.Duration
 }
 
 func (c *fakeClient) answer(ctx context.Context) error {
@@ -77,6 +81,18 @@ func (c *fakeClient) CountIncidents(ctx context.Context, _ string) (int64, error
 func (c *fakeClient) Version(ctx context.Context) (string, error) { return "11.2.3", c.answer(ctx) }
 func (c *fakeClient) Unauthorized() uint64                        { return c.unauthorized.Load() }
 func (c *fakeClient) Close()                                      { c.closed.Store(true) }
+
+func (c *fakeClient) Adjust(keep int, loginTimeout time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keep, c.loginTimeout = keep, loginTimeout
+}
+
+func (c *fakeClient) adjusted() (keep int, loginTimeout time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keep, c.loginTimeout
+}
 
 // fixture builds instances whose clients are fakes, made as next says.
 type fixture struct {
@@ -318,6 +334,33 @@ func TestReloadWithTheSameSettingsKeepsClientAndSightings(t *testing.T) {
 			t.Fatal("the reload's new query was not asked")
 		}
 	})
+}
+
+// A reload that changes utmstack.timeout and max_concurrency keeps the
+// client (a new one would cost a login) and adjusts its login timeout and
+// kept connections, at Commit: Prepare changes nothing.
+func TestReloadWithANewTimeoutAdjustsTheKeptClient(t *testing.T) {
+	f := newFixture(t, slow(time.Millisecond))
+	first := setup("pw", 0, "all")
+	first.Keep = 4
+	i := f.instance(first)
+	s := setup("pw", 0, "all")
+	s.UTMStack.Timeout, s.UTMStack.MaxConcurrency, s.Keep = 3*time.Second, 8, 8
+	p, err := f.env.Prepare(i, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.built[0]
+	if keep, timeout := c.adjusted(); keep != 0 || timeout != 0 {
+		t.Fatalf("Prepare adjusted the client to keep %d, login timeout %v; want nothing changed before Commit", keep, timeout)
+	}
+	p.Commit()
+	if len(f.built) != 1 || c.closed.Load() {
+		t.Fatalf("%d clients built, the first closed: %v; want the one kept", len(f.built), c.closed.Load())
+	}
+	if keep, timeout := c.adjusted(); keep != 8 || timeout != 3*time.Second {
+		t.Fatalf("the kept client keeps %d connections, login timeout %v; want 8 and 3s", keep, timeout)
+	}
 }
 
 func TestReloadWithNewCredentialsReplacesTheClient(t *testing.T) {
