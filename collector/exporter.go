@@ -34,10 +34,13 @@ type Exporter struct {
 	opts Options
 	env  round.Env
 
-	mu     sync.RWMutex
-	cfg    *config.Config
-	main   *target
-	probes map[string]*target
+	// applying serialises Apply: only it writes the fields below, so it
+	// reads them holding applying alone, and takes mu only to change them.
+	applying sync.Mutex
+	mu       sync.RWMutex
+	cfg      *config.Config
+	main     *target
+	probes   map[string]*target
 }
 
 // target is one UTMStack as the exporter serves it: its instance, the
@@ -62,9 +65,12 @@ func New(opts Options) *Exporter {
 }
 
 // Apply makes cfg the running configuration. On error nothing changes.
+// The clients a reload needs are built before the scrapes are held back:
+// building one reads TLS files, with no deadline, and a hung mount must
+// not block every /metrics and /probe.
 func (e *Exporter) Apply(cfg *config.Config) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.applying.Lock()
+	defer e.applying.Unlock()
 
 	var targets []*target
 	var pending []*round.Pending
@@ -105,6 +111,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 	}
 
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for k, p := range pending {
 		targets[k].inst = p.Commit()
 	}
