@@ -703,14 +703,22 @@ func TestLockedOutWaitsAndRecovers(t *testing.T) {
 		if series[`utmstack_exporter_auth_failures_total{reason="bad_credentials"}`] != 0 {
 			t.Fatal("a 423 was counted as bad credentials")
 		}
-		// The block is lifted and a reload brings a new password: the next
-		// scrape logs in at once.
+		// The block is lifted and a reload brings a new password. The
+		// exporter cannot see the block lifted: the new password waits the
+		// lock-out out too, then logs in once.
 		h.fake.SetFault(nil)
 		h.fake.SetPassword(testUser, "rotated-after-lockout")
 		if err := h.exporter.Apply(h.config(t, faultQueries, "rotated-after-lockout")); err != nil {
 			t.Fatal(err)
 		}
+		if series, body, _ := promScrape(t, h, ""); series["utmstack_up"] != 0 || len(h.fake.LoginAttempts()) != len(attempts) {
+			t.Fatalf("a new password logged in during the lock-out's wait:\n%s", body)
+		}
+		h.clock.Advance(30 * time.Minute) // the longest locked backoff
 		h.scrape(t, faultHealthy, faultFamilies...)
+		if n := len(h.fake.LoginAttempts()) - len(attempts); n != 1 {
+			t.Fatalf("%d logins once the wait was over, want 1", n)
+		}
 	})
 
 	t.Run("real block, right password", func(t *testing.T) {
