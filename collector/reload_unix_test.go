@@ -40,9 +40,26 @@ func TestScrapesAreServedWhileAReloadReadsAHungFile(t *testing.T) {
 	}
 	applied := make(chan error, 1)
 	go func() { applied <- h.exporter.Apply(cfg) }()
-	w, err := os.OpenFile(caFile, os.O_WRONLY, 0) // returns once the reload is reading it
-	if err != nil {
-		t.Fatal(err)
+	opened := make(chan *os.File, 1)
+	go func() {
+		w, err := os.OpenFile(caFile, os.O_WRONLY, 0) // returns once the reload is reading it
+		if err != nil {
+			w = nil
+		}
+		opened <- w
+	}()
+	var w *os.File
+	select {
+	case w = <-opened:
+	case err := <-applied:
+		// Unblock the open above before failing.
+		if r, rerr := os.OpenFile(caFile, os.O_RDONLY|syscall.O_NONBLOCK, 0); rerr == nil {
+			_ = r.Close()
+		}
+		t.Fatalf("the reload ended without reading ca_file: %v", err)
+	}
+	if w == nil {
+		t.Fatal("opening the named pipe for writing failed")
 	}
 	t.Cleanup(func() { _ = w.Close() }) // a failed test still lets the reload end
 	// Later reads of the path find a regular file again; this one waits
