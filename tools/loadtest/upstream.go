@@ -142,7 +142,9 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case p == "/api/authenticate":
 		u.n[logins].Add(1)
-	case p == "/api/elasticsearch/property/values-with-count" && bytes.Contains(body, []byte(`"@timestamp"`)):
+	// A query's counts carry filters (open has no window, but its status and
+	// exclusions); an index total has none.
+	case p == "/api/elasticsearch/property/values-with-count" && bytes.Contains(body, []byte(`"operator"`)):
 		u.n[values].Add(1)
 		// all has no filter of its own; open's is status IS 2.
 		if bytes.Contains(body, []byte(`"field":"status"`)) && !bytes.Contains(body, []byte(`"value":2`)) {
