@@ -17,6 +17,11 @@ import (
 func TestShortBudgetNeverCutsALongerScrape(t *testing.T) {
 	h := newHarness(t, knownAlerts(), "")
 	h.exporter.opts.TimeoutOffset = 0
+	// Logged in beforehand: the short scrape's budget must only cover its
+	// round's first data call reaching UTMStack, not a login as well.
+	if series, body, _ := promScrape(t, h, ""); series["utmstack_up"] != 1 {
+		t.Fatalf("the scrape that logs in is not up:\n%s", body)
+	}
 	release := make(chan struct{})
 	entered := make(chan struct{}, 64)
 	h.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
@@ -30,7 +35,12 @@ func TestShortBudgetNeverCutsALongerScrape(t *testing.T) {
 		return false
 	})
 	short := asyncScrape(h.server.URL, "1")
-	<-entered // the short scrape's round is in flight
+	select {
+	case <-entered: // the short scrape's round is in flight
+	case body := <-short:
+		// Else nothing would ever be entered, and the test would hang.
+		t.Fatalf("the short scrape answered before its round reached UTMStack:\n%s", body)
+	}
 	long := asyncScrape(h.server.URL, "30")
 	if body := <-short; !strings.Contains(body, "utmstack_up 0") {
 		t.Fatalf("the short scrape, held past its deadline, is not down:\n%s", body)
