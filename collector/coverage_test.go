@@ -249,7 +249,11 @@ func TestCoverageNeverDelaysTheAlertCounts(t *testing.T) {
 		return false
 	})
 	long := asyncScrape(h.server.URL, "10")
-	<-entered // the read is in flight, its agent list held
+	select {
+	case <-entered: // the read is in flight, its agent list held
+	case <-time.After(time.Minute): // a bound: utmstack.timeout ends a read long before
+		t.Fatal("the coverage read never asked for the agent list")
+	}
 	short := asyncScrape(h.server.URL, "5")
 	for _, body := range []string{<-short, <-long} {
 		if !strings.Contains(body, "utmstack_up 1") || !strings.Contains(body, `utmstack_query_up{query="all"} 1`) ||

@@ -300,7 +300,11 @@ func TestReloadDuringARoundKeepsItsSuccess(t *testing.T) {
 		return false
 	})
 	first := asyncScrape(h.server.URL, "60")
-	<-entered
+	select {
+	case <-entered:
+	case body := <-first:
+		t.Fatalf("the scrape answered before its round reached UTMStack:\n%s", body)
+	}
 	if err := h.exporter.Apply(h.config(t, "", testPassword)); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +350,11 @@ func TestJoinerAnswersAtItsOwnDeadline(t *testing.T) {
 		return false
 	})
 	first := asyncScrape(h.server.URL, "60")
-	<-entered // the first scrape's round is in flight
+	select {
+	case <-entered: // the first scrape's round is in flight
+	case body := <-first:
+		t.Fatalf("the first scrape answered before its round reached UTMStack:\n%s", body)
+	}
 	body := <-asyncScrape(h.server.URL, "0.3")
 	for _, want := range []string{"utmstack_up 0", `utmstack_query_up{query="all"} 0`, "utmstack_incidents_up 0", "utmstack_exporter_target_info{"} {
 		if !strings.Contains(body, want) {
