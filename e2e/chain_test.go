@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/utmstack/utmstack_exporter/internal/chain"
 	"github.com/utmstack/utmstack_exporter/utmstack/utmstacktest"
@@ -357,30 +356,15 @@ func (s *chainStack) waitForPage(ctx context.Context, t *testing.T, alertname st
 // ruleFor is the shipped for: of an alerting rule.
 func ruleFor(t *testing.T, alertname string) time.Duration {
 	t.Helper()
-	var file struct {
-		Groups []struct {
-			Rules []struct {
-				Alert string `yaml:"alert"`
-				For   string `yaml:"for"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(readExample(t, "prometheus/alerts.yml"), &file); err != nil {
+	fors, err := chain.RuleFor(readExample(t, "prometheus/alerts.yml"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range file.Groups {
-		for _, r := range g.Rules {
-			if r.Alert == alertname {
-				d, err := model.ParseDuration(r.For)
-				if err != nil {
-					t.Fatalf("%s: for: %v", alertname, err)
-				}
-				return time.Duration(d)
-			}
-		}
+	d, ok := fors[alertname]
+	if !ok {
+		t.Fatalf("no rule %s with a for: in alerts.yml", alertname)
 	}
-	t.Fatalf("no rule %s in alerts.yml", alertname)
-	return 0
+	return d
 }
 
 type promAlertState struct {
