@@ -135,7 +135,7 @@ func (p *Pending) Discard() {
 
 // reload makes g the instance's configuration. It is the one place that
 // says what survives a reload:
-//   - the last-success times, always, but of the queries g no longer has:
+//   - the last-success times, always, except those of queries g no longer has:
 //     a round still running under the old configuration records its
 //     successes where the new one reads them;
 //   - what was read of UTMStack (the periodic sightings and when each is
